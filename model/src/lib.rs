@@ -1,0 +1,11 @@
+//! recpim-model: NASRec in ndarray. Operators with hand-written backward passes, genotypes,
+//! the standalone model and the weight-sharing supernet, CTR data readers and the trainer.
+
+pub mod batch;
+pub mod ctr_model;
+pub mod error;
+pub mod genotype;
+
+pub use batch::{Batch, DataSchema};
+pub use ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
+pub use error::{ModelError, Result};
