@@ -3,8 +3,14 @@
 
 pub mod batch;
 pub mod ctr_model;
+pub mod data;
 pub mod error;
 pub mod genotype;
+pub mod metrics;
+pub mod net;
+pub mod ops;
+pub mod optim;
+pub mod train;
 
 pub use batch::{Batch, DataSchema};
 pub use ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};

@@ -22,7 +22,10 @@ pub enum NodeOp {
 impl NodeOp {
     /// True for nodes that produce the dense output of a block.
     pub fn is_dense(self) -> bool {
-        matches!(self, NodeOp::Linear2d | NodeOp::DotProduct | NodeOp::SigmoidGating | NodeOp::Sum)
+        matches!(
+            self,
+            NodeOp::Linear2d | NodeOp::DotProduct | NodeOp::SigmoidGating | NodeOp::Sum
+        )
     }
 
     /// The reference's name of the node.
@@ -91,11 +94,15 @@ impl SearchSpace {
 
     /// Indices of the dense nodes in `nodes()`.
     pub fn dense_node_indices(self) -> Vec<usize> {
-        (0..self.nodes().len()).filter(|&i| self.nodes()[i].is_dense()).collect()
+        (0..self.nodes().len())
+            .filter(|&i| self.nodes()[i].is_dense())
+            .collect()
     }
 
     /// Indices of the sparse nodes in `nodes()`.
     pub fn sparse_node_indices(self) -> Vec<usize> {
-        (0..self.nodes().len()).filter(|&i| !self.nodes()[i].is_dense()).collect()
+        (0..self.nodes().len())
+            .filter(|&i| !self.nodes()[i].is_dense())
+            .collect()
     }
 }

@@ -1,0 +1,113 @@
+//! Training speed of the NASRec networks (issue 3 item 7): one `train_step` (forward, backward,
+//! clip, Adagrad) of the Criteo-Full and Criteo-Small genotypes at batch 256 and 1024 with
+//! 10,000-row tables, on 1 and 2 threads; and a supernet sampled step against the standalone step
+//! of the same subnet. Samples/s = batch / time per step. Before the benchmarks it prints each
+//! model's forward multiply-adds per example (for GFLOP/s) and at the end the peak resident memory.
+
+use divan::Bencher;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use recpim_model::genotype::Genotype;
+use recpim_model::net::{build_nasrec, ModelOptions, NetModel, Supernet};
+use recpim_model::{Batch, CtrModel, DataSchema, StepHyper};
+
+const TABLE_ROWS: usize = 10_000;
+
+fn schema() -> DataSchema {
+    DataSchema { n_dense: 13, table_rows: vec![TABLE_ROWS; 26] }
+}
+
+fn genotype(space: &str) -> Genotype {
+    let path = format!("{}/../../shared/data/nasrec_genotypes/ea_criteo_kaggle_{space}_best_1shot.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn batch(rows: usize, seed: u64) -> Batch {
+    let s = schema();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Batch {
+        dense: ndarray::Array2::from_shape_simple_fn((rows, s.n_dense), || rng.random_range(0.0..5.0f32)),
+        sparse: ndarray::Array2::from_shape_simple_fn((rows, s.n_sparse()), || rng.random_range(0..TABLE_ROWS as u32)),
+        labels: ndarray::Array1::from_shape_simple_fn(rows, || if rng.random_bool(0.25) { 1.0 } else { 0.0 }),
+    }
+}
+
+fn model(space: &str) -> NetModel {
+    build_nasrec(&genotype(space), &schema(), &ModelOptions::default(), 0).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[divan::bench(args = ["xlarge", "autoctr"], consts = [256, 1024])]
+fn standalone_1_thread<const B: usize>(bencher: Bencher, space: &str) {
+    let mut m = model(space);
+    let data = batch(B, 1);
+    let p = pool(1);
+    let hyper = StepHyper::default();
+    bencher.bench_local(|| p.install(|| m.train_step(&data, &hyper)));
+}
+
+#[divan::bench(args = ["xlarge", "autoctr"], consts = [256, 1024])]
+fn standalone_2_threads<const B: usize>(bencher: Bencher, space: &str) {
+    let mut m = model(space);
+    let data = batch(B, 1);
+    let p = pool(2);
+    let hyper = StepHyper::default();
+    bencher.bench_local(|| p.install(|| m.train_step(&data, &hyper)));
+}
+
+#[divan::bench(args = ["xlarge", "autoctr"])]
+fn predict_256_2_threads(bencher: Bencher, space: &str) {
+    let m = model(space);
+    let data = batch(256, 1);
+    let p = pool(2);
+    bencher.bench_local(|| p.install(|| m.predict_logits(&data)));
+}
+
+#[divan::bench(args = ["xlarge", "autoctr"])]
+fn supernet_subnet_step_256_2_threads(bencher: Bencher, space: &str) {
+    let opts = ModelOptions { layernorm: true, operator_balancing: true };
+    let space_id = recpim_model::genotype::SearchSpace::from_name(space).unwrap_or_else(|| panic!("{space}"));
+    let mut net = Supernet::new(space_id, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
+    let g = genotype(space);
+    let data = batch(256, 1);
+    let p = pool(2);
+    let hyper = StepHyper::default();
+    bencher.bench_local(|| p.install(|| net.train_step_subnet(&g, &data, &hyper)));
+}
+
+#[divan::bench(args = ["xlarge", "autoctr"])]
+fn standalone_ln_step_256_2_threads(bencher: Bencher, space: &str) {
+    let opts = ModelOptions { layernorm: true, operator_balancing: true };
+    let mut m = build_nasrec(&genotype(space), &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
+    let data = batch(256, 1);
+    let p = pool(2);
+    let hyper = StepHyper::default();
+    bencher.bench_local(|| p.install(|| m.train_step(&data, &hyper)));
+}
+
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    for space in ["xlarge", "autoctr"] {
+        let m = model(space);
+        let c = m.param_counts();
+        println!(
+            "{space}: forward MACs/example = {}, dense params = {}, embedding params = {}",
+            m.forward_macs_per_example(),
+            c.dense,
+            c.embedding
+        );
+    }
+    divan::main();
+    if let Some(kb) = peak_rss_kb() {
+        println!("peak resident memory (VmHWM): {:.1} MiB", kb as f64 / 1024.0);
+    }
+}

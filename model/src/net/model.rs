@@ -1,0 +1,186 @@
+//! A trainable network: parameters, Adagrad state and per-chunk gradient workspaces, behind the
+//! trainer's `CtrModel` trait.
+
+use super::graph::Graph;
+use super::network::{check_schema, NetGrads, Network};
+use super::state_io;
+use crate::batch::{Batch, DataSchema};
+use crate::ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
+use crate::error::Result;
+use crate::optim::{adagrad_dense, adagrad_rows, clip_coefficient, squared_norm};
+use ndarray::{Array1, Array2, CowArray, Ix2};
+use rayon::prelude::*;
+
+/// A network of one architecture (a NASRec genotype or a baseline) with its optimizer state.
+#[derive(Debug, Clone)]
+pub struct NetModel {
+    /// Short description, written into saved states (e.g. `nasrec:xlarge` or `dlrm`).
+    name: String,
+    /// Parameters.
+    pub(crate) net: Network<f32>,
+    /// Adagrad sums for the dense tensors.
+    pub(crate) dense_accum: Vec<Array2<f32>>,
+    /// Adagrad sums for the embedding tables.
+    pub(crate) table_accum: Vec<Vec<Array2<f32>>>,
+    /// Per-chunk gradient workspaces, reused across steps.
+    work: Vec<NetGrads<f32>>,
+}
+
+/// The NASRec standalone model of a genotype.
+pub type NasrecModel = NetModel;
+
+/// Rows outside their table count as the out-of-vocabulary row 0 (copying only if any is).
+pub(crate) fn sanitize_rows<'a>(sparse: &'a Array2<u32>, table_rows: &[usize]) -> CowArray<'a, u32, Ix2> {
+    let bad = sparse.rows().into_iter().any(|r| r.iter().zip(table_rows).any(|(&v, &n)| v as usize >= n));
+    if !bad {
+        return CowArray::from(sparse.view());
+    }
+    let mut fixed = sparse.clone();
+    for mut r in fixed.rows_mut() {
+        for (v, &n) in r.iter_mut().zip(table_rows) {
+            if *v as usize >= n {
+                *v = 0;
+            }
+        }
+    }
+    CowArray::from(fixed)
+}
+
+/// Checks that a batch matches the network's inputs (a programming error of the caller if not:
+/// batches come from the same schema the model was built for).
+pub(crate) fn assert_batch(graph: &Graph, batch: &Batch) {
+    assert_eq!(batch.dense.ncols(), graph.n_dense, "batch has {} dense features, the model was built for {}", batch.dense.ncols(), graph.n_dense);
+    assert_eq!(batch.sparse.ncols(), graph.n_sparse, "batch has {} categorical fields, the model was built for {}", batch.sparse.ncols(), graph.n_sparse);
+    assert_eq!(batch.labels.len(), batch.dense.nrows(), "batch labels and rows differ");
+    assert_eq!(batch.sparse.nrows(), batch.dense.nrows(), "batch dense and sparse rows differ");
+}
+
+/// Global-norm clipping and one Adagrad update of `net` with `grads`; returns the norm before
+/// clipping. Weight decay (L2 `wd * ||W||^2`) applies to dense matrices and to the embedding rows
+/// the batch used.
+pub(crate) fn optimizer_step(
+    net: &mut Network<f32>,
+    dense_accum: &mut [Array2<f32>],
+    table_accum: &mut [Vec<Array2<f32>>],
+    grads: &NetGrads<f32>,
+    hyper: &StepHyper,
+) -> f32 {
+    let mut sq: f64 = grads.dense.iter().map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[]))).sum();
+    for group in &grads.tables {
+        for f in group {
+            sq += f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>();
+        }
+    }
+    let norm = sq.sqrt();
+    let scale = clip_coefficient(norm, hyper.clip_norm);
+    let specs = &net.graph.params;
+    net.dense
+        .par_iter_mut()
+        .zip(dense_accum.par_iter_mut())
+        .zip(grads.dense.par_iter())
+        .enumerate()
+        .for_each(|(t, ((p, a), g))| {
+            let wd = if specs[t].is_matrix { hyper.weight_decay } else { 0.0 };
+            if let (Some(p), Some(a), Some(g)) =
+                (p.as_slice_memory_order_mut(), a.as_slice_memory_order_mut(), g.as_slice_memory_order())
+            {
+                adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
+            }
+        });
+    for (g, group) in grads.tables.iter().enumerate() {
+        for (f, rows) in group.iter().enumerate() {
+            adagrad_rows(
+                net.tables[g][f].view_mut(),
+                table_accum[g][f].view_mut(),
+                rows.iter(),
+                hyper.lr,
+                hyper.adagrad_eps,
+                scale,
+                hyper.weight_decay,
+            );
+        }
+    }
+    norm as f32
+}
+
+impl NetModel {
+    /// A freshly initialised model of `graph` for `schema`.
+    pub fn new(name: impl Into<String>, graph: Graph, schema: &DataSchema, seed: u64) -> Result<Self> {
+        check_schema(schema)?;
+        let net = Network::init(graph, schema, seed)?;
+        Ok(Self::from_network(name.into(), net))
+    }
+
+    /// Wraps parameter values with zero optimizer state.
+    pub(crate) fn from_network(name: String, net: Network<f32>) -> Self {
+        let dense_accum = net.dense.iter().map(|a| Array2::zeros(a.raw_dim())).collect();
+        let table_accum = net.tables.iter().map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect()).collect();
+        NetModel { name, net, dense_accum, table_accum, work: Vec::new() }
+    }
+
+    /// The model's name (`nasrec:<config>` or a baseline's name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The compiled graph.
+    pub fn graph(&self) -> &Graph {
+        &self.net.graph
+    }
+
+    /// The parameter values.
+    pub fn network(&self) -> &Network<f32> {
+        &self.net
+    }
+
+    /// Mutable parameter values (tests and weight surgery).
+    pub fn network_mut(&mut self) -> &mut Network<f32> {
+        &mut self.net
+    }
+
+    /// Multiply-adds of one example's forward pass (fvcore convention, nasrec-spec §5).
+    pub fn forward_macs_per_example(&self) -> u64 {
+        self.net.graph.forward_macs_per_example()
+    }
+}
+
+impl CtrModel for NetModel {
+    fn train_step(&mut self, batch: &Batch, hyper: &StepHyper) -> StepStats {
+        assert_batch(&self.net.graph, batch);
+        let table_rows: Vec<usize> = self.net.tables.first().map(|g| g.iter().map(|t| t.nrows()).collect()).unwrap_or_default();
+        let sparse = sanitize_rows(&batch.sparse, &table_rows);
+        let loss = self.net.loss_grads(batch.dense.view(), sparse.view(), batch.labels.view(), &mut self.work);
+        let Some(grads) = self.work.first() else {
+            return StepStats { loss, grad_norm: 0.0 };
+        };
+        let grad_norm = optimizer_step(&mut self.net, &mut self.dense_accum, &mut self.table_accum, grads, hyper);
+        StepStats { loss, grad_norm }
+    }
+
+    fn predict_logits(&self, batch: &Batch) -> Array1<f32> {
+        assert_batch(&self.net.graph, batch);
+        let table_rows: Vec<usize> = self.net.tables.first().map(|g| g.iter().map(|t| t.nrows()).collect()).unwrap_or_default();
+        let sparse = sanitize_rows(&batch.sparse, &table_rows);
+        self.net.logits(batch.dense.view(), sparse.view())
+    }
+
+    fn param_counts(&self) -> ParamCounts {
+        ParamCounts {
+            dense: self.net.dense.iter().map(|a| a.len()).sum(),
+            embedding: self.net.tables.iter().flatten().map(|t| t.len()).sum(),
+        }
+    }
+
+    fn save_state(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        state_io::write_state(out, &self.name, &self.net, &self.dense_accum, &self.table_accum)
+    }
+
+    fn load_state(&mut self, input: &mut dyn std::io::Read) -> Result<()> {
+        let (dense, dense_accum, tables, table_accum) = state_io::read_state(input, &self.name, &self.net, &self.dense_accum, &self.table_accum)?;
+        self.net.dense = dense;
+        self.net.tables = tables;
+        self.dense_accum = dense_accum;
+        self.table_accum = table_accum;
+        Ok(())
+    }
+}

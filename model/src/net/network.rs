@@ -1,0 +1,228 @@
+//! A compiled graph with its parameter values: forward, loss and gradients over a whole batch,
+//! split into fixed-size chunks that run in parallel (rayon) and are reduced in chunk order, so
+//! results are bit-identical for any number of threads.
+
+use super::engine::{self, GradsMut, ParamsRef};
+use super::graph::Graph;
+use super::params::{init_embedding, init_tensor, real};
+use crate::batch::DataSchema;
+use crate::error::{ModelError, Result};
+use crate::ops::{self, embedding::SparseRowGrad, Real};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+/// Examples per chunk. The chunking depends only on the batch size (never on the thread count),
+/// which is what makes 1 and 2 threads give identical bits.
+pub const CHUNK_ROWS: usize = 128;
+
+/// Parameter values of a network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network<T> {
+    /// The compiled graph.
+    pub graph: Graph,
+    /// Dense tensors in `graph.params` order.
+    pub dense: Vec<Array2<T>>,
+    /// Embedding tables: group -> field -> `[rows, dim]`.
+    pub tables: Vec<Vec<Array2<T>>>,
+}
+
+/// Gradients of a network (dense tensors and per-field sparse rows).
+#[derive(Debug, Clone)]
+pub struct NetGrads<T> {
+    /// Same shapes as `Network::dense`.
+    pub dense: Vec<Array2<T>>,
+    /// Group -> field -> touched rows.
+    pub tables: Vec<Vec<SparseRowGrad<T>>>,
+}
+
+/// Checks the schema a network is built for.
+pub fn check_schema(schema: &DataSchema) -> Result<()> {
+    if let Some((i, _)) = schema.table_rows.iter().enumerate().find(|(_, &r)| r == 0) {
+        return Err(ModelError::InvalidOption {
+            name: format!("table_rows[{i}]"),
+            value: "0".to_string(),
+            allowed: "every categorical field needs at least one embedding row".to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl<T: Real> Network<T> {
+    /// Seeded initial values (nasrec-spec §1 "Init"): xavier-uniform Linear weights, zero biases,
+    /// LayerNorm gain 1 (0.17 in the transformer), xavier-normal embeddings.
+    pub fn init(graph: Graph, schema: &DataSchema, seed: u64) -> Result<Self> {
+        check_schema(schema)?;
+        let dense = graph.params.iter().map(|p| init_tensor(p.init, p.shape, seed, &p.key)).collect();
+        let tables = graph
+            .embed_dims
+            .iter()
+            .enumerate()
+            .map(|(g, &dim)| {
+                schema
+                    .table_rows
+                    .iter()
+                    .enumerate()
+                    .map(|(f, &rows)| init_embedding(rows, dim, seed, &format!("emb{g}.{f}")))
+                    .collect()
+            })
+            .collect();
+        Ok(Network { graph, dense, tables })
+    }
+
+    /// Zero gradients shaped like this network.
+    pub fn zero_grads(&self) -> NetGrads<T> {
+        zero_grads(&self.graph)
+    }
+
+    /// The parameters as the engine reads them.
+    pub fn params(&self) -> ParamsRef<'_, T> {
+        ParamsRef { dense: &self.dense, tables: &self.tables }
+    }
+
+    /// Logits of one chunk.
+    pub fn logits_chunk(&self, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Array1<T> {
+        engine::forward(&self.graph, self.params(), dense, sparse).logits(&self.graph)
+    }
+
+    /// Logits of a whole batch (chunked, parallel, deterministic).
+    pub fn logits(&self, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Array1<T> {
+        batch_logits(&self.graph, self.params(), dense, sparse)
+    }
+
+    /// Mean loss of a whole batch and its gradients, see [`batch_loss_grads`].
+    pub fn loss_grads(
+        &self,
+        dense: ArrayView2<'_, T>,
+        sparse: ArrayView2<'_, u32>,
+        labels: ArrayView1<'_, T>,
+        chunk_grads: &mut Vec<NetGrads<T>>,
+    ) -> T {
+        batch_loss_grads(&self.graph, self.params(), dense, sparse, labels, chunk_grads)
+    }
+
+    /// Mean BCE loss of one chunk and its gradients added (+=) into `grads`, with d loss scaled by
+    /// `scale` (the chunk's share of a larger batch); returns the chunk's mean loss.
+    pub fn loss_grads_chunk(
+        &self,
+        dense: ArrayView2<'_, T>,
+        sparse: ArrayView2<'_, u32>,
+        labels: ArrayView1<'_, T>,
+        scale: T,
+        grads: &mut NetGrads<T>,
+    ) -> T {
+        chunk_loss_grads(&self.graph, self.params(), dense, sparse, labels, scale, grads)
+    }
+}
+
+/// Zero gradients shaped like `graph`'s parameters.
+pub fn zero_grads<T: Real>(graph: &Graph) -> NetGrads<T> {
+    NetGrads {
+        dense: graph.params.iter().map(|p| Array2::zeros(p.shape)).collect(),
+        tables: graph.embed_dims.iter().map(|&dim| (0..graph.n_sparse).map(|_| SparseRowGrad::new(dim)).collect()).collect(),
+    }
+}
+
+/// Mean BCE loss of one chunk; gradients (d loss scaled by `scale`) added into `grads`.
+pub fn chunk_loss_grads<T: Real>(
+        graph: &Graph,
+        p: ParamsRef<'_, T>,
+        dense: ArrayView2<'_, T>,
+        sparse: ArrayView2<'_, u32>,
+        labels: ArrayView1<'_, T>,
+        scale: T,
+        grads: &mut NetGrads<T>,
+    ) -> T {
+        let tape = engine::forward(graph, p, dense, sparse);
+        let logits = tape.logits(graph);
+        let (loss, mut dlogit) = ops::loss::bce_with_logits(logits.view(), labels);
+        dlogit.mapv_inplace(|v| v * scale);
+        engine::backward(
+            graph,
+            p,
+            &tape,
+            sparse,
+            dlogit.view(),
+            GradsMut { dense: &mut grads.dense, tables: &mut grads.tables },
+        );
+        loss
+}
+
+/// Logits of a whole batch (chunked, parallel, deterministic).
+pub fn batch_logits<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Array1<T> {
+        let n = dense.nrows();
+        let chunks: Vec<(usize, usize)> = (0..n.div_ceil(CHUNK_ROWS)).map(|c| (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n))).collect();
+        let parts: Vec<Array1<T>> = chunks
+            .par_iter()
+            .map(|&(a, b)| engine::forward(graph, p, dense.slice(s![a..b, ..]), sparse.slice(s![a..b, ..])).logits(graph))
+            .collect();
+        let mut out = Array1::zeros(n);
+        for (&(a, b), part) in chunks.iter().zip(parts) {
+            out.slice_mut(s![a..b]).assign(&part);
+        }
+        out
+}
+
+/// Mean loss of a whole batch and its gradients (written into `chunk_grads[0]`; the others are
+/// per-chunk workspaces, grown as needed). Chunks run in parallel and are reduced in order.
+pub fn batch_loss_grads<T: Real>(
+        graph: &Graph,
+        p: ParamsRef<'_, T>,
+        dense: ArrayView2<'_, T>,
+        sparse: ArrayView2<'_, u32>,
+        labels: ArrayView1<'_, T>,
+        chunk_grads: &mut Vec<NetGrads<T>>,
+    ) -> T {
+        let n = dense.nrows();
+        let n_chunks = n.div_ceil(CHUNK_ROWS).max(1);
+        while chunk_grads.len() < n_chunks {
+            chunk_grads.push(zero_grads(graph));
+        }
+        let total: T = real(n.max(1) as f64);
+        let losses: Vec<T> = chunk_grads[..n_chunks]
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, g)| {
+                for a in g.dense.iter_mut() {
+                    a.fill(T::zero());
+                }
+                for group in g.tables.iter_mut() {
+                    for f in group.iter_mut() {
+                        f.clear();
+                    }
+                }
+                let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
+                let rows: T = real((b - a) as f64);
+                let scale = rows / total;
+                let loss = chunk_loss_grads(
+                    graph,
+                    p,
+                    dense.slice(s![a..b, ..]),
+                    sparse.slice(s![a..b, ..]),
+                    labels.slice(s![a..b]),
+                    scale,
+                    g,
+                );
+                loss * scale
+            })
+            .collect();
+        // Fixed-order reduction into chunk 0.
+        if n_chunks > 1 {
+            let (first, rest) = chunk_grads.split_at_mut(1);
+            let rest = &rest[..n_chunks - 1];
+            first[0].dense.par_iter_mut().enumerate().for_each(|(t, acc)| {
+                for other in rest {
+                    *acc += &other.dense[t];
+                }
+            });
+            for (g, group) in first[0].tables.iter_mut().enumerate() {
+                for (f, acc) in group.iter_mut().enumerate() {
+                    for other in rest {
+                        for (row, grad) in other.tables[g][f].iter() {
+                            acc.add_row(row, ndarray::ArrayView1::from(grad));
+                        }
+                    }
+                }
+            }
+        }
+        losses.into_iter().fold(T::zero(), |a, b| a + b)
+    }

@@ -1,0 +1,249 @@
+//! The weight-sharing supernet by slicing (nasrec-spec §7.2).
+//!
+//! Every parameter exists once at max width (dense 1024, sparse 64 + 8 items, every source of
+//! every block, balancing projection to 45 items); a subnet (a genotype chosen by the caller)
+//! compiles to exactly the graph of its standalone model, and each of its tensors is the share of
+//! the max-width tensor of the same key given by its row runs and leading columns. A step copies
+//! the subnet's shares (and their Adagrad sums) out, runs the standalone step, and writes them
+//! back; embedding tables are shared in place. So a subnet's forward inside the supernet equals
+//! its standalone forward with the same weights, and its cost is the subnet's, not the
+//! 1024-wide graph's. Max-width tensors are allocated up front from covering genotypes (the full
+//! path at d = 1024 / s = 64, and full paths alternating 16 and 1024 so that projections that exist
+//! only when widths differ are created too).
+
+use super::build::ModelOptions;
+use super::genotype_graph::{compile_genotype, GenotypeBuild};
+use super::graph::Graph;
+use super::model::{assert_batch, optimizer_step, sanitize_rows, NetModel};
+use super::network::{batch_logits, check_schema, Network};
+use super::params::{gather_slice, init_embedding, init_tensor, scatter_slice, ParamSpec};
+use super::engine::ParamsRef;
+use crate::batch::{Batch, DataSchema};
+use crate::ctr_model::{StepHyper, StepStats};
+use crate::error::{ModelError, Result};
+use crate::genotype::{Genotype, MacroChoice, MicroChoice, SearchSpace, DENSE_DIMS, EMBED_DIM, NUM_BLOCKS, SPARSE_DIMS};
+use ndarray::{Array1, Array2};
+use std::collections::HashMap;
+
+/// The "full path" of a space: every source, every node, the given widths, both mergers on.
+/// Left and right read the previous block's output (the raw input in block 0).
+pub fn full_path_genotype(space: SearchSpace, num_blocks: usize, dense_dims: usize, sparse_dims: usize) -> Genotype {
+    let all_nodes: Vec<usize> = (0..space.nodes().len()).collect();
+    Genotype {
+        micro: (0..num_blocks)
+            .map(|_| MicroChoice {
+                active_nodes: all_nodes.clone(),
+                dense_in_dims: dense_dims,
+                sparse_in_dims: sparse_dims,
+                dense_sparse_interact: 1,
+                deep_fm: 1,
+            })
+            .collect(),
+        macro_: (0..num_blocks)
+            .map(|i| MacroChoice {
+                dense_idx: (0..=i).collect(),
+                sparse_idx: (0..=i).collect(),
+                dense_left_idx: vec![i],
+                dense_right_idx: vec![i],
+            })
+            .collect(),
+        num_blocks,
+        use_layernorm: 1,
+        config: space.reference_name().to_string(),
+        test_loss: None,
+    }
+}
+
+/// The weight-sharing supernet of a search space.
+#[derive(Debug, Clone)]
+pub struct Supernet {
+    space: SearchSpace,
+    num_blocks: usize,
+    opts: ModelOptions,
+    schema: DataSchema,
+    index: HashMap<String, usize>,
+    specs: Vec<ParamSpec>,
+    max: Vec<Array2<f32>>,
+    max_accum: Vec<Array2<f32>>,
+    tables: Vec<Array2<f32>>,
+    table_accum: Vec<Array2<f32>>,
+}
+
+impl Supernet {
+    /// A supernet of `space` with 7 blocks for `schema`; LayerNorm per `opts.layernorm` (the
+    /// reference trains its supernet with LN). Operator balancing must be on: without it the dot
+    /// product's interaction count depends on the sources and has no max-width layout.
+    pub fn new(space: SearchSpace, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<Self> {
+        Self::with_blocks(space, NUM_BLOCKS, schema, opts, seed)
+    }
+
+    /// As [`Supernet::new`] with another number of blocks.
+    pub fn with_blocks(space: SearchSpace, num_blocks: usize, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<Self> {
+        check_schema(schema)?;
+        if !opts.operator_balancing {
+            return Err(ModelError::InvalidOption {
+                name: "operator_balancing".to_string(),
+                value: "false".to_string(),
+                allowed: "the supernet needs the balancing projection (a fixed max-width interaction)".to_string(),
+            });
+        }
+        let mut index = HashMap::new();
+        let mut specs: Vec<ParamSpec> = Vec::new();
+        let (d_max, s_max) = (DENSE_DIMS[DENSE_DIMS.len() - 1], SPARSE_DIMS[SPARSE_DIMS.len() - 1]);
+        let (d_min, s_min) = (DENSE_DIMS[0], SPARSE_DIMS[0]);
+        // Sum and gating project only when their padded input width differs from d: alternating
+        // widths make every block's left/right (the previous block) differ from its own d.
+        let alternating = |first_narrow: bool| {
+            let mut g = full_path_genotype(space, num_blocks, d_max, s_max);
+            for (i, m) in g.micro.iter_mut().enumerate() {
+                let narrow = (i % 2 == 0) == first_narrow;
+                m.dense_in_dims = if narrow { d_min } else { d_max };
+                m.sparse_in_dims = if narrow { s_min } else { s_max };
+            }
+            g
+        };
+        let coverings = [full_path_genotype(space, num_blocks, d_max, s_max), alternating(true), alternating(false)];
+        for g in coverings {
+            let graph = compile_genotype(&g, schema.n_dense, schema.n_sparse(), Self::build_of(opts))?;
+            for p in graph.params {
+                if !index.contains_key(&p.key) {
+                    index.insert(p.key.clone(), specs.len());
+                    specs.push(p);
+                }
+            }
+        }
+        let max: Vec<Array2<f32>> = specs.iter().map(|p| init_tensor(p.init, p.max_shape, seed, &p.key)).collect();
+        let max_accum = max.iter().map(|a| Array2::zeros(a.raw_dim())).collect();
+        let tables: Vec<Array2<f32>> =
+            schema.table_rows.iter().enumerate().map(|(f, &rows)| init_embedding(rows, EMBED_DIM, seed, &format!("emb0.{f}"))).collect();
+        let table_accum = tables.iter().map(|t| Array2::zeros(t.raw_dim())).collect();
+        Ok(Supernet { space, num_blocks, opts: *opts, schema: schema.clone(), index, specs, max, max_accum, tables, table_accum })
+    }
+
+    fn build_of(opts: &ModelOptions) -> GenotypeBuild {
+        GenotypeBuild { layernorm: opts.layernorm, operator_balancing: opts.operator_balancing }
+    }
+
+    /// The search space.
+    pub fn space(&self) -> SearchSpace {
+        self.space
+    }
+
+    /// Scalars held at max width (dense tensors) and in the embedding tables.
+    pub fn param_counts(&self) -> crate::ctr_model::ParamCounts {
+        crate::ctr_model::ParamCounts {
+            dense: self.max.iter().map(|a| a.len()).sum(),
+            embedding: self.tables.iter().map(|t| t.len()).sum(),
+        }
+    }
+
+    /// The max-width tensor of a parameter key (e.g. `b0.linear-2d.fc.w`), if the supernet has one.
+    pub fn tensor(&self, key: &str) -> Option<&Array2<f32>> {
+        self.index.get(key).map(|&i| &self.max[i])
+    }
+
+    /// The spec (shapes, row runs) of a subnet's parameters, in the subnet's order.
+    pub fn subnet_params(&self, g: &Genotype) -> Result<Vec<ParamSpec>> {
+        Ok(self.subnet(g)?.0.params)
+    }
+
+    /// The full-path genotype of this supernet (warm-up).
+    pub fn full_path(&self) -> Genotype {
+        full_path_genotype(self.space, self.num_blocks, DENSE_DIMS[DENSE_DIMS.len() - 1], SPARSE_DIMS[SPARSE_DIMS.len() - 1])
+    }
+
+    /// Compiles a subnet and finds each of its tensors in the supernet.
+    fn subnet(&self, g: &Genotype) -> Result<(Graph, Vec<usize>)> {
+        if SearchSpace::from_name(&g.config) != Some(self.space) || g.num_blocks != self.num_blocks {
+            return Err(ModelError::InvalidGenotype {
+                origin: "supernet".to_string(),
+                message: format!(
+                    "config \"{}\" with {} blocks is not this supernet's space ({}, {} blocks)",
+                    g.config,
+                    g.num_blocks,
+                    self.space.reference_name(),
+                    self.num_blocks
+                ),
+            });
+        }
+        let graph = compile_genotype(g, self.schema.n_dense, self.schema.n_sparse(), Self::build_of(&self.opts))?;
+        let mut ids = Vec::with_capacity(graph.params.len());
+        for p in &graph.params {
+            let id = self.index.get(&p.key).copied().filter(|&i| self.specs[i].max_shape == p.max_shape);
+            match id {
+                Some(i) => ids.push(i),
+                None => {
+                    return Err(ModelError::InvalidGenotype {
+                        origin: "supernet".to_string(),
+                        message: format!(
+                            "parameter {} of shape {:?} does not fit the supernet (widths above {} / {} items?)",
+                            p.key,
+                            p.shape,
+                            DENSE_DIMS[DENSE_DIMS.len() - 1],
+                            SPARSE_DIMS[SPARSE_DIMS.len() - 1]
+                        ),
+                    })
+                }
+            }
+        }
+        Ok((graph, ids))
+    }
+
+    fn gather(&self, graph: &Graph, ids: &[usize], from: &[Array2<f32>]) -> Vec<Array2<f32>> {
+        graph
+            .params
+            .iter()
+            .zip(ids)
+            .map(|(p, &i)| {
+                let mut a = Array2::zeros(p.shape);
+                gather_slice(p, &from[i], &mut a);
+                a
+            })
+            .collect()
+    }
+
+    /// Logits of the subnet `g` on `batch`, computed from the supernet's shared weights.
+    pub fn forward_subnet(&self, g: &Genotype, batch: &Batch) -> Result<Array1<f32>> {
+        let (graph, ids) = self.subnet(g)?;
+        assert_batch(&graph, batch);
+        let dense = self.gather(&graph, &ids, &self.max);
+        let tables = std::slice::from_ref(&self.tables);
+        let sparse = sanitize_rows(&batch.sparse, &self.schema.table_rows);
+        let p = ParamsRef { dense: &dense, tables };
+        Ok(batch_logits(&graph, p, batch.dense.view(), sparse.view()))
+    }
+
+    /// One training step of the subnet `g`: forward, backward, clip, Adagrad on its shares of the
+    /// max-width tensors and on the embedding rows the batch used.
+    pub fn train_step_subnet(&mut self, g: &Genotype, batch: &Batch, hyper: &StepHyper) -> Result<StepStats> {
+        let (graph, ids) = self.subnet(g)?;
+        assert_batch(&graph, batch);
+        let dense = self.gather(&graph, &ids, &self.max);
+        let mut dense_accum = self.gather(&graph, &ids, &self.max_accum);
+        let tables = vec![std::mem::take(&mut self.tables)];
+        let mut table_accum = vec![std::mem::take(&mut self.table_accum)];
+        let mut net = Network { graph, dense, tables };
+        let sparse = sanitize_rows(&batch.sparse, &self.schema.table_rows);
+        let mut work = Vec::new();
+        let loss = net.loss_grads(batch.dense.view(), sparse.view(), batch.labels.view(), &mut work);
+        let grad_norm = match work.first() {
+            Some(grads) => optimizer_step(&mut net, &mut dense_accum, &mut table_accum, grads, hyper),
+            None => 0.0,
+        };
+        for ((p, &i), (a, acc)) in net.graph.params.iter().zip(&ids).zip(net.dense.iter().zip(&dense_accum)) {
+            scatter_slice(p, a, &mut self.max[i]);
+            scatter_slice(p, acc, &mut self.max_accum[i]);
+        }
+        self.tables = net.tables.pop().unwrap_or_default();
+        self.table_accum = table_accum.pop().unwrap_or_default();
+        Ok(StepStats { loss, grad_norm })
+    }
+
+    /// The standalone model of `g` with the supernet's current weights (optimizer state fresh).
+    pub fn extract_standalone(&self, g: &Genotype) -> Result<NetModel> {
+        let (graph, ids) = self.subnet(g)?;
+        let dense = self.gather(&graph, &ids, &self.max);
+        let net = Network { graph, dense, tables: vec![self.tables.clone()] };
+        Ok(NetModel::from_network(format!("nasrec:{}", self.space.reference_name()), net))
+    }
+}

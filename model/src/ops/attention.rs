@@ -1,0 +1,537 @@
+//! One transformer encoder layer on `[B, N, E]` (NASRec's `transformer` node after its item
+//! projection, nasrec-spec §1): multi-head self-attention (8 heads; E = 16 gives head dim 2;
+//! Q/K/V/O projections E x E with biases; softmax of `Q K^T / sqrt(head_dim)`), residual +
+//! LayerNorm(E), FFN E -> E ReLU E -> E with biases, residual + LayerNorm(E). No dropout (the
+//! reference's dropout is dead code).
+//!
+//! Parameters are passed as views ([`AttentionParams`]) and gradients as mutable views
+//! ([`AttentionGrads`], accumulated with `+=`); [`AttentionWeights`] owns a set and lends both.
+//! Weights are `[in, out]` as in [`super::linear`].
+
+use ndarray::{
+    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2,
+};
+use rand::Rng;
+
+use super::activation::{relu_backward_inplace, relu_inplace};
+use super::init::{
+    layernorm_params, xavier_uniform, xavier_uniform_with_fans, TRANSFORMER_LN_GAIN,
+};
+use super::kernels::{axpy, dot, sum};
+use super::layernorm::{self, LayerNormCache};
+use super::{linear, Real};
+
+/// Number of attention heads (reference `NUM_MHA_HEADS`).
+pub const NUM_HEADS: usize = 8;
+
+/// Read-only views of the encoder layer's parameters (weights `[E, E]`, vectors `[E]`).
+#[derive(Debug, Clone)]
+pub struct AttentionParams<'a, T> {
+    /// Query projection weight.
+    pub wq: ArrayView2<'a, T>,
+    /// Query projection bias.
+    pub bq: ArrayView1<'a, T>,
+    /// Key projection weight.
+    pub wk: ArrayView2<'a, T>,
+    /// Key projection bias.
+    pub bk: ArrayView1<'a, T>,
+    /// Value projection weight.
+    pub wv: ArrayView2<'a, T>,
+    /// Value projection bias.
+    pub bv: ArrayView1<'a, T>,
+    /// Output projection weight.
+    pub wo: ArrayView2<'a, T>,
+    /// Output projection bias.
+    pub bo: ArrayView1<'a, T>,
+    /// Gain of the LayerNorm after the attention residual.
+    pub ln1_gamma: ArrayView1<'a, T>,
+    /// Bias of the LayerNorm after the attention residual.
+    pub ln1_beta: ArrayView1<'a, T>,
+    /// First FFN weight.
+    pub ffn1_w: ArrayView2<'a, T>,
+    /// First FFN bias.
+    pub ffn1_b: ArrayView1<'a, T>,
+    /// Second FFN weight.
+    pub ffn2_w: ArrayView2<'a, T>,
+    /// Second FFN bias.
+    pub ffn2_b: ArrayView1<'a, T>,
+    /// Gain of the LayerNorm after the FFN residual.
+    pub ln2_gamma: ArrayView1<'a, T>,
+    /// Bias of the LayerNorm after the FFN residual.
+    pub ln2_beta: ArrayView1<'a, T>,
+}
+
+/// Mutable views receiving the gradients (accumulated, `+=`), one per field of [`AttentionParams`].
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub struct AttentionGrads<'a, T> {
+    pub wq: ArrayViewMut2<'a, T>,
+    pub bq: ArrayViewMut1<'a, T>,
+    pub wk: ArrayViewMut2<'a, T>,
+    pub bk: ArrayViewMut1<'a, T>,
+    pub wv: ArrayViewMut2<'a, T>,
+    pub bv: ArrayViewMut1<'a, T>,
+    pub wo: ArrayViewMut2<'a, T>,
+    pub bo: ArrayViewMut1<'a, T>,
+    pub ln1_gamma: ArrayViewMut1<'a, T>,
+    pub ln1_beta: ArrayViewMut1<'a, T>,
+    pub ffn1_w: ArrayViewMut2<'a, T>,
+    pub ffn1_b: ArrayViewMut1<'a, T>,
+    pub ffn2_w: ArrayViewMut2<'a, T>,
+    pub ffn2_b: ArrayViewMut1<'a, T>,
+    pub ln2_gamma: ArrayViewMut1<'a, T>,
+    pub ln2_beta: ArrayViewMut1<'a, T>,
+}
+
+/// An owned parameter set (also usable as a gradient buffer), lending [`AttentionParams`] and
+/// [`AttentionGrads`].
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct AttentionWeights<T> {
+    pub wq: Array2<T>,
+    pub bq: Array1<T>,
+    pub wk: Array2<T>,
+    pub bk: Array1<T>,
+    pub wv: Array2<T>,
+    pub bv: Array1<T>,
+    pub wo: Array2<T>,
+    pub bo: Array1<T>,
+    pub ln1_gamma: Array1<T>,
+    pub ln1_beta: Array1<T>,
+    pub ffn1_w: Array2<T>,
+    pub ffn1_b: Array1<T>,
+    pub ffn2_w: Array2<T>,
+    pub ffn2_b: Array1<T>,
+    pub ln2_gamma: Array1<T>,
+    pub ln2_beta: Array1<T>,
+}
+
+impl<T: Real> AttentionWeights<T> {
+    /// All-zero weights of embedding width `emb` (a gradient buffer).
+    pub fn zeros(emb: usize) -> Self {
+        let m = || Array2::zeros((emb, emb));
+        let v = || Array1::zeros(emb);
+        Self {
+            wq: m(),
+            bq: v(),
+            wk: m(),
+            bk: v(),
+            wv: m(),
+            bv: v(),
+            wo: m(),
+            bo: v(),
+            ln1_gamma: v(),
+            ln1_beta: v(),
+            ffn1_w: m(),
+            ffn1_b: v(),
+            ffn2_w: m(),
+            ffn2_b: v(),
+            ln2_gamma: v(),
+            ln2_beta: v(),
+        }
+    }
+
+    /// Reference initialisation: the Q/K/V weights are thirds of PyTorch's packed `[3E, E]`
+    /// in-projection, xavier-uniform over that packed shape; the output projection and the FFN
+    /// are xavier-uniform `E x E`; biases are zero; both LayerNorm gains are 0.17.
+    pub fn init<R: Rng + ?Sized>(emb: usize, rng: &mut R) -> Self {
+        let mut w = Self::zeros(emb);
+        w.wq = xavier_uniform_with_fans(rng, (emb, emb), 4 * emb);
+        w.wk = xavier_uniform_with_fans(rng, (emb, emb), 4 * emb);
+        w.wv = xavier_uniform_with_fans(rng, (emb, emb), 4 * emb);
+        w.wo = xavier_uniform(rng, emb, emb);
+        w.ffn1_w = xavier_uniform(rng, emb, emb);
+        w.ffn2_w = xavier_uniform(rng, emb, emb);
+        (w.ln1_gamma, w.ln1_beta) = layernorm_params(emb, TRANSFORMER_LN_GAIN);
+        (w.ln2_gamma, w.ln2_beta) = layernorm_params(emb, TRANSFORMER_LN_GAIN);
+        w
+    }
+
+    /// Views of the parameters.
+    pub fn params(&self) -> AttentionParams<'_, T> {
+        AttentionParams {
+            wq: self.wq.view(),
+            bq: self.bq.view(),
+            wk: self.wk.view(),
+            bk: self.bk.view(),
+            wv: self.wv.view(),
+            bv: self.bv.view(),
+            wo: self.wo.view(),
+            bo: self.bo.view(),
+            ln1_gamma: self.ln1_gamma.view(),
+            ln1_beta: self.ln1_beta.view(),
+            ffn1_w: self.ffn1_w.view(),
+            ffn1_b: self.ffn1_b.view(),
+            ffn2_w: self.ffn2_w.view(),
+            ffn2_b: self.ffn2_b.view(),
+            ln2_gamma: self.ln2_gamma.view(),
+            ln2_beta: self.ln2_beta.view(),
+        }
+    }
+
+    /// Mutable views, to receive gradients.
+    pub fn grads(&mut self) -> AttentionGrads<'_, T> {
+        AttentionGrads {
+            wq: self.wq.view_mut(),
+            bq: self.bq.view_mut(),
+            wk: self.wk.view_mut(),
+            bk: self.bk.view_mut(),
+            wv: self.wv.view_mut(),
+            bv: self.bv.view_mut(),
+            wo: self.wo.view_mut(),
+            bo: self.bo.view_mut(),
+            ln1_gamma: self.ln1_gamma.view_mut(),
+            ln1_beta: self.ln1_beta.view_mut(),
+            ffn1_w: self.ffn1_w.view_mut(),
+            ffn1_b: self.ffn1_b.view_mut(),
+            ffn2_w: self.ffn2_w.view_mut(),
+            ffn2_b: self.ffn2_b.view_mut(),
+            ln2_gamma: self.ln2_gamma.view_mut(),
+            ln2_beta: self.ln2_beta.view_mut(),
+        }
+    }
+}
+
+/// What [`backward`] needs from [`forward`]. Row-major `[B*N, E]` activations.
+#[derive(Debug, Clone)]
+pub struct AttentionCache<T> {
+    batch: usize,
+    items: usize,
+    x: Array2<T>,
+    q: Array2<T>,
+    k: Array2<T>,
+    v: Array2<T>,
+    /// Log-sum-exp of each softmax row, `[B, heads, N]` flattened: the probabilities are
+    /// recomputed from it in backward (storing B*8*N*N of them costs more than the exps).
+    lse: Vec<T>,
+    scale: T,
+    ctx: Array2<T>,
+    ln1: LayerNormCache<T>,
+    h1: Array2<T>,
+    a1: Array2<T>,
+    ln2: LayerNormCache<T>,
+}
+
+impl<T: Real> AttentionCache<T> {
+    /// The softmax probabilities of example `b`, head `h`: row i is the distribution of query i
+    /// over the N keys (`[N, N]`).
+    ///
+    /// # Panics
+    /// If `b` or `h` is out of range.
+    pub fn probs(&self, b: usize, h: usize) -> Array2<T> {
+        assert!(
+            b < self.batch && h < NUM_HEADS,
+            "attention probs: ({b}, {h}) out of range"
+        );
+        let n = self.items;
+        let emb = self.x.ncols();
+        let dh = emb / NUM_HEADS;
+        let off = b * n * emb + h * dh;
+        let (mut kt, mut vt) = (vec![T::zero(); dh * n], vec![T::zero(); dh * n]);
+        head_major(
+            slice_of(&self.k),
+            slice_of(&self.v),
+            off,
+            emb,
+            dh,
+            n,
+            &mut kt,
+            &mut vt,
+        );
+        let mut out = Array2::zeros((n, n));
+        for (i, mut row) in out.rows_mut().into_iter().enumerate() {
+            let qi = &slice_of(&self.q)[off + i * emb..][..dh];
+            let mut buf = vec![T::zero(); n];
+            scores(qi, &kt, self.scale, &mut buf);
+            let lse = self.lse[(b * NUM_HEADS + h) * n + i];
+            buf.iter_mut().for_each(|s| *s = *s - lse);
+            T::exp_inplace(&mut buf);
+            row.assign(&ndarray::ArrayView1::from(&buf[..]));
+        }
+        out
+    }
+}
+
+fn head_dim(emb: usize) -> usize {
+    assert!(
+        emb % NUM_HEADS == 0 && emb > 0,
+        "attention: embedding width {emb} is not a positive multiple of {NUM_HEADS} heads"
+    );
+    emb / NUM_HEADS
+}
+
+/// Forward pass of the encoder layer on `x [B, N, E]`; `eps` is the LayerNorms' epsilon.
+///
+/// # Panics
+/// If E is not a positive multiple of [`NUM_HEADS`] or a parameter is not `E x E` / `E`.
+pub fn forward<T: Real>(
+    x: ArrayView3<T>,
+    p: &AttentionParams<'_, T>,
+    eps: T,
+) -> (Array3<T>, AttentionCache<T>) {
+    let (batch, items, emb) = x.dim();
+    let dh = head_dim(emb);
+    let x2 = merge_items(x);
+    let q = linear::forward(x2.view(), p.wq.view(), Some(p.bq.view()));
+    let k = linear::forward(x2.view(), p.wk.view(), Some(p.bk.view()));
+    let v = linear::forward(x2.view(), p.wv.view(), Some(p.bv.view()));
+    let scale = T::one() / T::from_usize(dh).unwrap_or_else(T::one).sqrt();
+    let mut lse = vec![T::zero(); batch * NUM_HEADS * items];
+    let mut ctx = Array2::zeros((batch * items, emb));
+    attention_core(&q, &k, &v, scale, dh, batch, items, &mut lse, &mut ctx);
+    let mut r1 = linear::forward(ctx.view(), p.wo.view(), Some(p.bo.view()));
+    r1 += &x2;
+    let (h1, ln1) = layernorm::forward(r1.view(), p.ln1_gamma.view(), p.ln1_beta.view(), eps);
+    let mut a1 = linear::forward(h1.view(), p.ffn1_w.view(), Some(p.ffn1_b.view()));
+    relu_inplace(a1.view_mut());
+    let mut r2 = linear::forward(a1.view(), p.ffn2_w.view(), Some(p.ffn2_b.view()));
+    r2 += &h1;
+    let (out, ln2) = layernorm::forward(r2.view(), p.ln2_gamma.view(), p.ln2_beta.view(), eps);
+    let out = split_items(out, batch, items);
+    (
+        out,
+        AttentionCache {
+            batch,
+            items,
+            x: x2,
+            q,
+            k,
+            v,
+            lse,
+            scale,
+            ctx,
+            ln1,
+            h1,
+            a1,
+            ln2,
+        },
+    )
+}
+
+/// Copies head `h`'s keys and values of one example (rows `off + j*emb .. + dh`) into
+/// head-major `[dh, N]` buffers, so the loops over keys run over contiguous memory.
+#[allow(clippy::too_many_arguments)]
+fn head_major<T: Real>(
+    ks: &[T],
+    vs: &[T],
+    off: usize,
+    emb: usize,
+    dh: usize,
+    items: usize,
+    kt: &mut [T],
+    vt: &mut [T],
+) {
+    for j in 0..items {
+        for d in 0..dh {
+            kt[d * items + j] = ks[off + j * emb + d];
+            vt[d * items + j] = vs[off + j * emb + d];
+        }
+    }
+}
+
+/// `row[j] = scale * <q_i, k_j>` from head-major keys `kt [dh, N]`.
+#[inline]
+fn scores<T: Real>(qi: &[T], kt: &[T], scale: T, row: &mut [T]) {
+    let items = row.len();
+    row.iter_mut().for_each(|r| *r = T::zero());
+    for (d, &qd) in qi.iter().enumerate() {
+        axpy(qd * scale, &kt[d * items..(d + 1) * items], row);
+    }
+}
+
+/// Scaled dot-product attention per (example, head), fused: scores, a max-shifted softmax and
+/// the probability-weighted sum of values; keeps only each row's log-sum-exp.
+#[allow(clippy::too_many_arguments)]
+fn attention_core<T: Real>(
+    q: &Array2<T>,
+    k: &Array2<T>,
+    v: &Array2<T>,
+    scale: T,
+    dh: usize,
+    batch: usize,
+    items: usize,
+    lse: &mut [T],
+    ctx: &mut Array2<T>,
+) {
+    let emb = dh * NUM_HEADS;
+    let (qs, ks, vs) = (slice_of(q), slice_of(k), slice_of(v));
+    let cs = ctx.as_slice_mut().unwrap_or(&mut []);
+    let mut kt = vec![T::zero(); dh * items];
+    let mut vt = vec![T::zero(); dh * items];
+    let mut row = vec![T::zero(); items];
+    for b in 0..batch {
+        for h in 0..NUM_HEADS {
+            let off = b * items * emb + h * dh;
+            head_major(ks, vs, off, emb, dh, items, &mut kt, &mut vt);
+            for i in 0..items {
+                scores(&qs[off + i * emb..][..dh], &kt, scale, &mut row);
+                let max = row
+                    .iter()
+                    .fold(T::neg_infinity(), |m, &s| if s > m { s } else { m });
+                row.iter_mut().for_each(|r| *r = *r - max);
+                T::exp_inplace(&mut row);
+                let total = sum(&row);
+                lse[(b * NUM_HEADS + h) * items + i] = max + total.ln();
+                let inv = T::one() / total;
+                let ci = &mut cs[off + i * emb..][..dh];
+                for (d, c) in ci.iter_mut().enumerate() {
+                    *c = dot(&row, &vt[d * items..(d + 1) * items]) * inv;
+                }
+            }
+        }
+    }
+}
+
+fn slice_of<T>(a: &Array2<T>) -> &[T] {
+    // Every array here is freshly allocated in standard layout.
+    a.as_slice().unwrap_or(&[])
+}
+
+/// Backward pass: accumulates every parameter gradient into `g` and returns `dx [B, N, E]`.
+///
+/// # Panics
+/// If `dy` does not have the forward output's shape.
+pub fn backward<T: Real>(
+    cache: &AttentionCache<T>,
+    p: &AttentionParams<'_, T>,
+    dy: ArrayView3<T>,
+    g: &mut AttentionGrads<'_, T>,
+) -> Array3<T> {
+    let (batch, items) = (cache.batch, cache.items);
+    let emb = cache.x.ncols();
+    let dh = head_dim(emb);
+    assert_eq!(
+        dy.dim(),
+        (batch, items, emb),
+        "attention backward: dy is {:?}, expected {:?}",
+        dy.dim(),
+        (batch, items, emb)
+    );
+    let dy2 = merge_items(dy);
+
+    let dr2 = layernorm::backward(
+        &cache.ln2,
+        p.ln2_gamma.view(),
+        dy2.view(),
+        g.ln2_gamma.view_mut(),
+        g.ln2_beta.view_mut(),
+    );
+    let mut da1 = linear::backward(
+        cache.a1.view(),
+        p.ffn2_w.view(),
+        dr2.view(),
+        g.ffn2_w.view_mut(),
+        Some(g.ffn2_b.view_mut()),
+    );
+    relu_backward_inplace(cache.a1.view(), da1.view_mut());
+    let mut dh1 = linear::backward(
+        cache.h1.view(),
+        p.ffn1_w.view(),
+        da1.view(),
+        g.ffn1_w.view_mut(),
+        Some(g.ffn1_b.view_mut()),
+    );
+    dh1 += &dr2;
+    let dr1 = layernorm::backward(
+        &cache.ln1,
+        p.ln1_gamma.view(),
+        dh1.view(),
+        g.ln1_gamma.view_mut(),
+        g.ln1_beta.view_mut(),
+    );
+    let dctx = linear::backward(
+        cache.ctx.view(),
+        p.wo.view(),
+        dr1.view(),
+        g.wo.view_mut(),
+        Some(g.bo.view_mut()),
+    );
+
+    let scale = cache.scale;
+    let mut dq = Array2::zeros((batch * items, emb));
+    let mut dk = Array2::zeros((batch * items, emb));
+    let mut dv = Array2::zeros((batch * items, emb));
+    {
+        let (qs, ks, vs, dcs) = (
+            slice_of(&cache.q),
+            slice_of(&cache.k),
+            slice_of(&cache.v),
+            slice_of(&dctx),
+        );
+        let dqs = dq.as_slice_mut().unwrap_or(&mut []);
+        let dks = dk.as_slice_mut().unwrap_or(&mut []);
+        let dvs = dv.as_slice_mut().unwrap_or(&mut []);
+        let mut kt = vec![T::zero(); dh * items];
+        let mut vt = vec![T::zero(); dh * items];
+        let mut dkt = vec![T::zero(); dh * items];
+        let mut dvt = vec![T::zero(); dh * items];
+        let mut prob = vec![T::zero(); items];
+        let mut dp = vec![T::zero(); items];
+        for b in 0..batch {
+            for h in 0..NUM_HEADS {
+                let off = b * items * emb + h * dh;
+                head_major(ks, vs, off, emb, dh, items, &mut kt, &mut vt);
+                dkt.iter_mut()
+                    .chain(dvt.iter_mut())
+                    .for_each(|v| *v = T::zero());
+                for i in 0..items {
+                    let qi = &qs[off + i * emb..][..dh];
+                    let dci = &dcs[off + i * emb..][..dh];
+                    // Recompute the probabilities from the stored log-sum-exp.
+                    scores(qi, &kt, scale, &mut prob);
+                    let lse = cache.lse[(b * NUM_HEADS + h) * items + i];
+                    prob.iter_mut().for_each(|p| *p = *p - lse);
+                    T::exp_inplace(&mut prob);
+                    // dP_ij = <dctx_i, v_j>; dV_j += P_ij dctx_i.
+                    dp.iter_mut().for_each(|d| *d = T::zero());
+                    for (d, &c) in dci.iter().enumerate() {
+                        axpy(c, &vt[d * items..(d + 1) * items], &mut dp);
+                        axpy(c, &prob, &mut dvt[d * items..(d + 1) * items]);
+                    }
+                    // Softmax backward (dS = P (dP - <P, dP>)), scaled into Q and K.
+                    let weighted = dot(&prob, &dp);
+                    for (d, &p) in dp.iter_mut().zip(&prob) {
+                        *d = p * (*d - weighted) * scale;
+                    }
+                    let dqi = &mut dqs[off + i * emb..][..dh];
+                    for (d, (a, &qd)) in dqi.iter_mut().zip(qi).enumerate() {
+                        *a += dot(&dp, &kt[d * items..(d + 1) * items]);
+                        axpy(qd, &dp, &mut dkt[d * items..(d + 1) * items]);
+                    }
+                }
+                for j in 0..items {
+                    for d in 0..dh {
+                        dks[off + j * emb + d] = dkt[d * items + j];
+                        dvs[off + j * emb + d] = dvt[d * items + j];
+                    }
+                }
+            }
+        }
+    }
+    let mut dx = dr1;
+    for (w, d, gw, gb) in [
+        (&p.wq, &dq, &mut g.wq, &mut g.bq),
+        (&p.wk, &dk, &mut g.wk, &mut g.bk),
+        (&p.wv, &dv, &mut g.wv, &mut g.bv),
+    ] {
+        linear::backward_params(cache.x.view(), d.view(), gw.view_mut(), Some(gb.view_mut()));
+        linear::backward_input_into(w.view(), d.view(), dx.view_mut(), true);
+    }
+    split_items(dx, batch, items)
+}
+
+/// `[B, N, E]` -> `[B*N, E]` (a copy in standard layout).
+fn merge_items<T: Real>(x: ArrayView3<T>) -> Array2<T> {
+    let (batch, items, emb) = x.dim();
+    x.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((batch * items, emb))
+        .expect("a standard-layout array reshapes to the same number of elements")
+}
+
+/// `[B*N, E]` -> `[B, N, E]` for an owned array (always freshly allocated in standard layout here).
+fn split_items<T: Real>(x: Array2<T>, batch: usize, items: usize) -> Array3<T> {
+    let emb = x.ncols();
+    x.into_shape_with_order((batch, items, emb))
+        .expect("a standard-layout array reshapes to the same number of elements")
+}

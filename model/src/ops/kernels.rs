@@ -1,0 +1,59 @@
+//! Small slice kernels shared by the fused operators. Floating-point sums are not reassociated
+//! by the compiler, so [`dot`] keeps eight partial sums explicitly to let it vectorise.
+
+use super::Real;
+
+/// Lanes of the partial sums in [`dot`].
+const LANES: usize = 8;
+
+/// `sum_i a[i] b[i]` over the common length, with eight interleaved partial sums.
+#[inline]
+pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = T::zero();
+    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += x * y;
+    }
+    let mut s = T::zero();
+    for v in acc {
+        s += v;
+    }
+    s + tail
+}
+
+/// `y[i] += alpha x[i]` over the common length.
+#[inline]
+pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
+    for (yy, &xx) in y.iter_mut().zip(x) {
+        *yy += alpha * xx;
+    }
+}
+
+/// `sum_i x[i]` with eight interleaved partial sums.
+#[inline]
+pub(crate) fn sum<T: Real>(x: &[T]) -> T {
+    let mut acc = [T::zero(); LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut s = T::zero();
+    for &v in chunks.remainder() {
+        s += v;
+    }
+    for v in acc {
+        s += v;
+    }
+    s
+}

@@ -1,0 +1,377 @@
+//! Layer normalisation with a learned gain and bias (PyTorch semantics: biased variance, `eps`
+//! inside the square root).
+//!
+//! Two forms: over the last axis of `[rows, features]` ([`forward`]/[`backward`]; 3D callers
+//! reshape `[B, N, E]` to `[B*N, E]`), and over the item axis of `[B, N, E]` for each (b, e)
+//! ([`forward_items`]/[`backward_items`]), which is what NASRec's `linear-3d` and transformer
+//! projections apply (an LN(s) after transposing items to the last axis).
+
+use ndarray::{
+    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Axis,
+    Zip,
+};
+
+use super::Real;
+
+/// What [`backward`] needs from [`forward`]: the normalised input and the per-row `1/std`.
+#[derive(Debug, Clone)]
+pub struct LayerNormCache<T> {
+    /// `(x - mean) / std` per row, `[rows, features]`.
+    pub xhat: Array2<T>,
+    /// `1 / sqrt(var + eps)` per row, `[rows]`.
+    pub inv_std: Array1<T>,
+}
+
+impl<T: Real> LayerNormCache<T> {
+    /// An empty cache, to be filled (and sized) by [`forward_into`].
+    pub fn empty() -> Self {
+        Self {
+            xhat: Array2::zeros((0, 0)),
+            inv_std: Array1::zeros(0),
+        }
+    }
+}
+
+fn check_params<T>(features: usize, gamma: &ArrayView1<T>, beta: &ArrayView1<T>, what: &str) {
+    assert_eq!(
+        gamma.len(),
+        features,
+        "layernorm: gamma has {} entries for {} {what}",
+        gamma.len(),
+        features
+    );
+    assert_eq!(
+        beta.len(),
+        features,
+        "layernorm: beta has {} entries for {} {what}",
+        beta.len(),
+        features
+    );
+}
+
+/// Normalises each row of `x [rows, features]` over its features: `y = xhat * gamma + beta`.
+///
+/// # Panics
+/// If `gamma` or `beta` do not have one entry per feature.
+pub fn forward<T: Real>(
+    x: ArrayView2<T>,
+    gamma: ArrayView1<T>,
+    beta: ArrayView1<T>,
+    eps: T,
+) -> (Array2<T>, LayerNormCache<T>) {
+    let mut y = Array2::zeros(x.raw_dim());
+    let mut cache = LayerNormCache::empty();
+    forward_into(x, gamma, beta, eps, y.view_mut(), &mut cache);
+    (y, cache)
+}
+
+/// [`forward`] into a preallocated `y` (overwritten) and a reusable cache (resized if needed).
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn forward_into<T: Real>(
+    x: ArrayView2<T>,
+    gamma: ArrayView1<T>,
+    beta: ArrayView1<T>,
+    eps: T,
+    mut y: ArrayViewMut2<T>,
+    cache: &mut LayerNormCache<T>,
+) {
+    let (rows, features) = x.dim();
+    check_params(features, &gamma, &beta, "features");
+    assert_eq!(
+        y.dim(),
+        x.dim(),
+        "layernorm: output is {:?}, input {:?}",
+        y.dim(),
+        x.dim()
+    );
+    if cache.xhat.dim() != (rows, features) {
+        cache.xhat = Array2::zeros((rows, features));
+    }
+    if cache.inv_std.len() != rows {
+        cache.inv_std = Array1::zeros(rows);
+    }
+    let n = T::from_usize(features).unwrap_or_else(T::one);
+    Zip::from(x.rows())
+        .and(cache.xhat.rows_mut())
+        .and(y.rows_mut())
+        .and(&mut cache.inv_std)
+        .for_each(|xr, mut hr, mut yr, inv| {
+            let mean = xr.sum() / n;
+            let var = xr.iter().map(|&v| (v - mean) * (v - mean)).sum::<T>() / n;
+            let inv_std = T::one() / (var + eps).sqrt();
+            *inv = inv_std;
+            Zip::from(&mut hr)
+                .and(&mut yr)
+                .and(&xr)
+                .and(&gamma)
+                .and(&beta)
+                .for_each(|h, y, &x, &g, &b| {
+                    let xh = (x - mean) * inv_std;
+                    *h = xh;
+                    *y = xh * g + b;
+                });
+        });
+}
+
+/// Backward of [`forward`]: accumulates `dgamma += sum_rows(dy * xhat)`, `dbeta += sum_rows(dy)`
+/// and returns `dx`.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn backward<T: Real>(
+    cache: &LayerNormCache<T>,
+    gamma: ArrayView1<T>,
+    dy: ArrayView2<T>,
+    dgamma: ArrayViewMut1<T>,
+    dbeta: ArrayViewMut1<T>,
+) -> Array2<T> {
+    let mut dx = Array2::zeros(dy.raw_dim());
+    backward_into(cache, gamma, dy, dgamma, dbeta, dx.view_mut());
+    dx
+}
+
+/// [`backward`] writing `dx` into a preallocated array (overwritten).
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn backward_into<T: Real>(
+    cache: &LayerNormCache<T>,
+    gamma: ArrayView1<T>,
+    dy: ArrayView2<T>,
+    mut dgamma: ArrayViewMut1<T>,
+    mut dbeta: ArrayViewMut1<T>,
+    mut dx: ArrayViewMut2<T>,
+) {
+    let (rows, features) = cache.xhat.dim();
+    assert_eq!(
+        dy.dim(),
+        (rows, features),
+        "layernorm backward: dy is {:?}, cache {:?}",
+        dy.dim(),
+        (rows, features)
+    );
+    assert_eq!(
+        dx.dim(),
+        (rows, features),
+        "layernorm backward: dx is {:?}, cache {:?}",
+        dx.dim(),
+        (rows, features)
+    );
+    assert_eq!(
+        gamma.len(),
+        features,
+        "layernorm backward: gamma has {} entries for {features} features",
+        gamma.len()
+    );
+    assert_eq!(
+        dgamma.len(),
+        features,
+        "layernorm backward: dgamma has {} entries for {features} features",
+        dgamma.len()
+    );
+    assert_eq!(
+        dbeta.len(),
+        features,
+        "layernorm backward: dbeta has {} entries for {features} features",
+        dbeta.len()
+    );
+    let n = T::from_usize(features).unwrap_or_else(T::one);
+    for ((dyr, hr), (mut dxr, &inv)) in dy
+        .rows()
+        .into_iter()
+        .zip(cache.xhat.rows())
+        .zip(dx.rows_mut().into_iter().zip(cache.inv_std.iter()))
+    {
+        let mut m1 = T::zero();
+        let mut m2 = T::zero();
+        Zip::from(&dyr)
+            .and(&hr)
+            .and(&gamma)
+            .and(&mut dgamma)
+            .and(&mut dbeta)
+            .for_each(|&d, &h, &g, dg, db| {
+                let dh = d * g;
+                m1 += dh;
+                m2 += dh * h;
+                *dg += d * h;
+                *db += d;
+            });
+        m1 = m1 / n;
+        m2 = m2 / n;
+        Zip::from(&mut dxr)
+            .and(&dyr)
+            .and(&hr)
+            .and(&gamma)
+            .for_each(|dx, &d, &h, &g| {
+                *dx = inv * (d * g - m1 - h * m2);
+            });
+    }
+}
+
+/// What [`backward_items`] needs from [`forward_items`].
+#[derive(Debug, Clone)]
+pub struct LayerNormItemsCache<T> {
+    /// Normalised input `[B, N, E]`.
+    pub xhat: Array3<T>,
+    /// `1 / sqrt(var + eps)` per (b, e), `[B, E]`.
+    pub inv_std: Array2<T>,
+}
+
+/// Normalises `x [B, N, E]` over the item axis N for each (b, e):
+/// `y[b,n,e] = xhat[b,n,e] * gamma[n] + beta[n]` (`gamma`, `beta` are `[N]`).
+///
+/// # Panics
+/// If `gamma` or `beta` do not have one entry per item.
+pub fn forward_items<T: Real>(
+    x: ArrayView3<T>,
+    gamma: ArrayView1<T>,
+    beta: ArrayView1<T>,
+    eps: T,
+) -> (Array3<T>, LayerNormItemsCache<T>) {
+    let (batch, items, emb) = x.dim();
+    check_params(items, &gamma, &beta, "items");
+    let n = T::from_usize(items).unwrap_or_else(T::one);
+    let mut y = Array3::zeros((batch, items, emb));
+    let mut xhat = Array3::zeros((batch, items, emb));
+    let mut inv_std = Array2::zeros((batch, emb));
+    let mut mean = vec![T::zero(); emb];
+    let mut var = vec![T::zero(); emb];
+    for b in 0..batch {
+        let xb = x.index_axis(Axis(0), b);
+        mean.iter_mut().for_each(|m| *m = T::zero());
+        var.iter_mut().for_each(|v| *v = T::zero());
+        for row in xb.rows() {
+            for (m, &v) in mean.iter_mut().zip(row.iter()) {
+                *m += v;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m = *m / n);
+        for row in xb.rows() {
+            for ((s, &m), &v) in var.iter_mut().zip(mean.iter()).zip(row.iter()) {
+                *s += (v - m) * (v - m);
+            }
+        }
+        let mut inv_b = inv_std.row_mut(b);
+        for (inv, &s) in inv_b.iter_mut().zip(var.iter()) {
+            *inv = T::one() / (s / n + eps).sqrt();
+        }
+        let mut hb = xhat.index_axis_mut(Axis(0), b);
+        let mut yb = y.index_axis_mut(Axis(0), b);
+        for (nn, ((xr, mut hr), mut yr)) in xb
+            .rows()
+            .into_iter()
+            .zip(hb.rows_mut())
+            .zip(yb.rows_mut())
+            .enumerate()
+        {
+            let (g, bt) = (gamma[nn], beta[nn]);
+            for ((((h, y), &v), &m), &inv) in hr
+                .iter_mut()
+                .zip(yr.iter_mut())
+                .zip(xr.iter())
+                .zip(mean.iter())
+                .zip(inv_b.iter())
+            {
+                let xh = (v - m) * inv;
+                *h = xh;
+                *y = xh * g + bt;
+            }
+        }
+    }
+    (y, LayerNormItemsCache { xhat, inv_std })
+}
+
+/// Backward of [`forward_items`]: accumulates `dgamma[n] += sum_{b,e} dy * xhat`,
+/// `dbeta[n] += sum_{b,e} dy`; returns `dx [B, N, E]`.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn backward_items<T: Real>(
+    cache: &LayerNormItemsCache<T>,
+    gamma: ArrayView1<T>,
+    dy: ArrayView3<T>,
+    mut dgamma: ArrayViewMut1<T>,
+    mut dbeta: ArrayViewMut1<T>,
+) -> Array3<T> {
+    let (batch, items, emb) = cache.xhat.dim();
+    assert_eq!(
+        dy.dim(),
+        (batch, items, emb),
+        "layernorm items backward: dy is {:?}, cache {:?}",
+        dy.dim(),
+        cache.xhat.dim()
+    );
+    assert_eq!(
+        gamma.len(),
+        items,
+        "layernorm items backward: gamma has {} entries for {items} items",
+        gamma.len()
+    );
+    assert_eq!(
+        dgamma.len(),
+        items,
+        "layernorm items backward: dgamma has {} entries for {items} items",
+        dgamma.len()
+    );
+    assert_eq!(
+        dbeta.len(),
+        items,
+        "layernorm items backward: dbeta has {} entries for {items} items",
+        dbeta.len()
+    );
+    let n = T::from_usize(items).unwrap_or_else(T::one);
+    let mut dx = Array3::zeros((batch, items, emb));
+    let mut m1 = vec![T::zero(); emb];
+    let mut m2 = vec![T::zero(); emb];
+    for b in 0..batch {
+        let dyb = dy.index_axis(Axis(0), b);
+        let hb = cache.xhat.index_axis(Axis(0), b);
+        let inv_b = cache.inv_std.row(b);
+        m1.iter_mut().for_each(|m| *m = T::zero());
+        m2.iter_mut().for_each(|m| *m = T::zero());
+        for (nn, (dr, hr)) in dyb.rows().into_iter().zip(hb.rows()).enumerate() {
+            let g = gamma[nn];
+            let mut dg = T::zero();
+            let mut db = T::zero();
+            for (((a1, a2), &d), &h) in m1
+                .iter_mut()
+                .zip(m2.iter_mut())
+                .zip(dr.iter())
+                .zip(hr.iter())
+            {
+                let dh = d * g;
+                *a1 += dh;
+                *a2 += dh * h;
+                dg += d * h;
+                db += d;
+            }
+            dgamma[nn] += dg;
+            dbeta[nn] += db;
+        }
+        m1.iter_mut().for_each(|m| *m = *m / n);
+        m2.iter_mut().for_each(|m| *m = *m / n);
+        let mut dxb = dx.index_axis_mut(Axis(0), b);
+        for (nn, ((dr, hr), mut xr)) in dyb
+            .rows()
+            .into_iter()
+            .zip(hb.rows())
+            .zip(dxb.rows_mut())
+            .enumerate()
+        {
+            let g = gamma[nn];
+            for (((((dx, &d), &h), &a1), &a2), &inv) in xr
+                .iter_mut()
+                .zip(dr.iter())
+                .zip(hr.iter())
+                .zip(m1.iter())
+                .zip(m2.iter())
+                .zip(inv_b.iter())
+            {
+                *dx = inv * (d * g - a1 - h * a2);
+            }
+        }
+    }
+    dx
+}
