@@ -188,3 +188,25 @@ fn bce_with_logits_256(bencher: Bencher) {
     let y = z.mapv(|v| if v > 0.0 { 1.0f32 } else { 0.0 });
     bencher.bench_local(|| loss::bce_with_logits(z.view(), y.view()));
 }
+
+/// Strategy comparison for the doc of `linear_items`: the embedded FC as ONE large GEMM after
+/// permuting `x` to `[B*E, N]` and the result back (measured slower than the per-example GEMMs
+/// the library uses; kept so the claim can be re-measured).
+#[divan::bench]
+fn linear_items_forward_64to48_one_gemm_alternative(bencher: Bencher) {
+    let (x, w) = (uniform3(4, (BATCH, 64, EMB)), uniform2(5, (64, 48)));
+    bencher.bench_local(|| {
+        let xp = x
+            .view()
+            .permuted_axes([0, 2, 1])
+            .as_standard_layout()
+            .into_owned();
+        let xp = xp.into_shape_with_order((BATCH * EMB, 64)).ok()?;
+        let yp = xp.dot(&w).into_shape_with_order((BATCH, EMB, 48)).ok()?;
+        Some(
+            yp.permuted_axes([0, 2, 1])
+                .as_standard_layout()
+                .into_owned(),
+        )
+    });
+}

@@ -14,11 +14,17 @@ use recpim_model::{Batch, CtrModel, DataSchema, StepHyper};
 const TABLE_ROWS: usize = 10_000;
 
 fn schema() -> DataSchema {
-    DataSchema { n_dense: 13, table_rows: vec![TABLE_ROWS; 26] }
+    DataSchema {
+        n_dense: 13,
+        table_rows: vec![TABLE_ROWS; 26],
+    }
 }
 
 fn genotype(space: &str) -> Genotype {
-    let path = format!("{}/../../shared/data/nasrec_genotypes/ea_criteo_kaggle_{space}_best_1shot.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/data/nasrec_genotypes/ea_criteo_kaggle_{space}_best_1shot.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -27,18 +33,32 @@ fn batch(rows: usize, seed: u64) -> Batch {
     let s = schema();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Batch {
-        dense: ndarray::Array2::from_shape_simple_fn((rows, s.n_dense), || rng.random_range(0.0..5.0f32)),
-        sparse: ndarray::Array2::from_shape_simple_fn((rows, s.n_sparse()), || rng.random_range(0..TABLE_ROWS as u32)),
-        labels: ndarray::Array1::from_shape_simple_fn(rows, || if rng.random_bool(0.25) { 1.0 } else { 0.0 }),
+        dense: ndarray::Array2::from_shape_simple_fn((rows, s.n_dense), || {
+            rng.random_range(0.0..5.0f32)
+        }),
+        sparse: ndarray::Array2::from_shape_simple_fn((rows, s.n_sparse()), || {
+            rng.random_range(0..TABLE_ROWS as u32)
+        }),
+        labels: ndarray::Array1::from_shape_simple_fn(rows, || {
+            if rng.random_bool(0.25) {
+                1.0
+            } else {
+                0.0
+            }
+        }),
     }
 }
 
 fn model(space: &str) -> NetModel {
-    build_nasrec(&genotype(space), &schema(), &ModelOptions::default(), 0).unwrap_or_else(|e| panic!("{e}"))
+    build_nasrec(&genotype(space), &schema(), &ModelOptions::default(), 0)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap_or_else(|e| panic!("{e}"))
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[divan::bench(args = ["xlarge", "autoctr"], consts = [256, 1024])]
@@ -69,8 +89,12 @@ fn predict_256_2_threads(bencher: Bencher, space: &str) {
 
 #[divan::bench(args = ["xlarge", "autoctr"])]
 fn supernet_subnet_step_256_2_threads(bencher: Bencher, space: &str) {
-    let opts = ModelOptions { layernorm: true, operator_balancing: true };
-    let space_id = recpim_model::genotype::SearchSpace::from_name(space).unwrap_or_else(|| panic!("{space}"));
+    let opts = ModelOptions {
+        layernorm: true,
+        operator_balancing: true,
+    };
+    let space_id =
+        recpim_model::genotype::SearchSpace::from_name(space).unwrap_or_else(|| panic!("{space}"));
     let mut net = Supernet::new(space_id, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
     let g = genotype(space);
     let data = batch(256, 1);
@@ -81,8 +105,12 @@ fn supernet_subnet_step_256_2_threads(bencher: Bencher, space: &str) {
 
 #[divan::bench(args = ["xlarge", "autoctr"])]
 fn standalone_ln_step_256_2_threads(bencher: Bencher, space: &str) {
-    let opts = ModelOptions { layernorm: true, operator_balancing: true };
-    let mut m = build_nasrec(&genotype(space), &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
+    let opts = ModelOptions {
+        layernorm: true,
+        operator_balancing: true,
+    };
+    let mut m =
+        build_nasrec(&genotype(space), &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
     let data = batch(256, 1);
     let p = pool(2);
     let hyper = StepHyper::default();
@@ -93,6 +121,77 @@ fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Process CPU seconds (user + system, all threads) from /proc/self/stat.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Wall and CPU time of `steps` training steps: on a shared machine the CPU time per step is
+/// the fairer figure (samples per CPU-second times threads is the throughput if the cores
+/// were ours alone and scaling were perfect).
+fn cpu_time_table() {
+    println!("space    batch threads  wall samples/s  samples/CPU-s  GMAC/CPU-s(fwd+bwd=3x fwd)");
+    for space in ["xlarge", "autoctr"] {
+        for b in [256usize, 1024] {
+            for threads in [1usize, 2] {
+                let mut m = model(space);
+                let data = batch(b, 1);
+                let p = pool(threads);
+                let hyper = StepHyper::default();
+                p.install(|| m.train_step(&data, &hyper));
+                let steps = 8192 / b;
+                let (c0, w0) = (cpu_seconds().unwrap_or(0.0), std::time::Instant::now());
+                for _ in 0..steps {
+                    p.install(|| m.train_step(&data, &hyper));
+                }
+                let wall = w0.elapsed().as_secs_f64();
+                let cpu = cpu_seconds().unwrap_or(0.0) - c0;
+                let samples = (steps * b) as f64;
+                let per_cpu = samples / cpu.max(1e-9);
+                let gmac = per_cpu * 3.0 * m.forward_macs_per_example() as f64 / 1e9;
+                println!("{space:8} {b:5} {threads:7} {:15.0} {per_cpu:14.0} {gmac:10.2}", samples / wall);
+            }
+        }
+    }
+    println!("supernet subnet step vs standalone step of the same genotype (LayerNorm on, batch 256, 2 threads)");
+    println!("space    model        wall samples/s  samples/CPU-s");
+    let opts = ModelOptions { layernorm: true, operator_balancing: true };
+    for space in ["xlarge", "autoctr"] {
+        let g = genotype(space);
+        let data = batch(256, 1);
+        let p = pool(2);
+        let hyper = StepHyper::default();
+        let space_id = recpim_model::genotype::SearchSpace::from_name(space).unwrap_or_else(|| panic!("{space}"));
+        let mut sn = Supernet::new(space_id, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
+        let mut alone = build_nasrec(&g, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
+        for (name, is_super) in [("supernet", true), ("standalone", false)] {
+            let mut step = || {
+                if is_super {
+                    sn.train_step_subnet(&g, &data, &hyper).map(|_| ()).unwrap_or_else(|e| panic!("{e}"));
+                } else {
+                    alone.train_step(&data, &hyper);
+                }
+            };
+            p.install(&mut step);
+            let (c0, w0) = (cpu_seconds().unwrap_or(0.0), std::time::Instant::now());
+            for _ in 0..16 {
+                p.install(&mut step);
+            }
+            let wall = w0.elapsed().as_secs_f64();
+            let cpu = cpu_seconds().unwrap_or(0.0) - c0;
+            println!("{space:8} {name:12} {:15.0} {:14.0}", 16.0 * 256.0 / wall, 16.0 * 256.0 / cpu.max(1e-9));
+        }
+    }
+    if let Some(kb) = peak_rss_kb() {
+        println!("peak resident memory (VmHWM): {:.1} MiB", kb as f64 / 1024.0);
+    }
 }
 
 fn main() {
@@ -106,8 +205,15 @@ fn main() {
             c.embedding
         );
     }
+    if std::env::args().any(|a| a == "--cpu-time") {
+        cpu_time_table();
+        return;
+    }
     divan::main();
     if let Some(kb) = peak_rss_kb() {
-        println!("peak resident memory (VmHWM): {:.1} MiB", kb as f64 / 1024.0);
+        println!(
+            "peak resident memory (VmHWM): {:.1} MiB",
+            kb as f64 / 1024.0
+        );
     }
 }

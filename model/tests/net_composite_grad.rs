@@ -10,7 +10,10 @@ use recpim_model::net::graph::{Graph, GraphBuilder, ValueId};
 use recpim_model::DataSchema;
 
 fn schema() -> DataSchema {
-    DataSchema { n_dense: 3, table_rows: vec![5, 4, 6] }
+    DataSchema {
+        n_dense: 3,
+        table_rows: vec![5, 4, 6],
+    }
 }
 
 /// Dense input through two Linears of widths 5 and 3 (two "sources"), plus the embeddings.
@@ -68,24 +71,48 @@ fn sigmoid_gating_gates_and_projects_with_bias() {
         // left narrower than right: the gate is Linear(3 -> 5) of the padded left.
         let y = b.nasrec_gating("gate", c, a, 4, 1024, ln);
         let g = head_flat(b, y);
-        assert_eq!(g.params.iter().find(|p| p.key == "gate.gate.w").map(|p| p.shape), Some((3, 5)));
-        assert!(has_key(&g, "gate.gate.b") && has_key(&g, "gate.proj.b"), "gating Linears always have a bias");
+        assert_eq!(
+            g.params
+                .iter()
+                .find(|p| p.key == "gate.gate.w")
+                .map(|p| p.shape),
+            Some((3, 5))
+        );
+        assert!(
+            has_key(&g, "gate.gate.b") && has_key(&g, "gate.proj.b"),
+            "gating Linears always have a bias"
+        );
         assert!(fd_check(g, &schema(), 4, 13, 40) > 50);
     }
 }
 
 #[test]
 fn dot_product_with_and_without_balancing() {
-    assert_eq!((balanced_items(1024), balanced_items(768), balanced_items(128)), (45, 39, 16), "nasrec-spec §1 examples");
+    assert_eq!(
+        (
+            balanced_items(1024),
+            balanced_items(768),
+            balanced_items(128)
+        ),
+        (45, 39, 16),
+        "nasrec-spec §1 examples"
+    );
     for (ln, balancing) in [(false, true), (true, true), (false, false), (true, false)] {
         let mut b = GraphBuilder::new(3, 3);
         let (a, c, sp) = sources(&mut b);
         let y = b.nasrec_dot_product("dp", &[(a, 0), (c, 5)], 8, &[(sp, 0)], 3, 8, ln, balancing);
         let g = head_flat(b, y);
-        assert!(has_key(&g, "dp.dense_proj.w"), "dense width 8 != 16 is projected");
+        assert!(
+            has_key(&g, "dp.dense_proj.w"),
+            "dense width 8 != 16 is projected"
+        );
         assert_eq!(has_key(&g, "dp.item_proj.w"), balancing);
         let items = if balancing { balanced_items(8) } else { 3 };
-        let tril = g.params.iter().find(|p| p.key == "dp.out_proj.w").map(|p| p.shape.0);
+        let tril = g
+            .params
+            .iter()
+            .find(|p| p.key == "dp.out_proj.w")
+            .map(|p| p.shape.0);
         assert_eq!(tril, Some(tril_len(items + 1)));
         assert!(fd_check(g, &schema(), 4, 14, 40) > 50);
     }
@@ -112,8 +139,15 @@ fn transformer_block() {
         let extra = b.nasrec_linear_3d("l3", &[(sp, 0)], 3, 2, false);
         let y = b.nasrec_transformer("tr", &[(sp, 0), (extra, 3)], 5, 3, ln);
         let g = head_items(b, y);
-        let gain = g.params.iter().position(|p| p.key == "tr.attn.ln1.g").expect("ln1");
-        assert_eq!(g.params[gain].init, recpim_model::net::params::Init::Constant(0.17));
+        let gain = g
+            .params
+            .iter()
+            .position(|p| p.key == "tr.attn.ln1.g")
+            .expect("ln1");
+        assert_eq!(
+            g.params[gain].init,
+            recpim_model::net::params::Init::Constant(0.17)
+        );
         assert!(fd_check(g, &schema(), 3, 16, 30) > 100);
     }
 }
@@ -145,7 +179,13 @@ fn dense_to_sparse_and_sparse_to_dense_mergers() {
         let dense = b.add_padded(&[a, fm]);
         let logit = b.logit_layer("head", dense, merged, 5, 12);
         let g = b.finish(logit);
-        assert_eq!(g.params.iter().find(|p| p.key == "dsi.fc.w").map(|p| p.shape), Some((5, 128)));
+        assert_eq!(
+            g.params
+                .iter()
+                .find(|p| p.key == "dsi.fc.w")
+                .map(|p| p.shape),
+            Some((5, 128))
+        );
         assert!(fd_check(g, &schema(), 4, 18, 40) > 50);
     }
 }

@@ -800,7 +800,37 @@ fn exp_f32_is_within_a_few_ulp_of_exact() {
     assert_eq!(exp_f32(0.0), 1.0);
     assert!(exp_f32(f32::NAN).is_nan());
     assert!(exp_f32(-1000.0) >= 0.0 && exp_f32(-1000.0) < 1e-37);
+    // The fused softmax step: exp(x - shift) in place and their sum, on 8-lane and tail parts.
+    let mut row: Vec<f32> = (0..19).map(|i| i as f32 * 0.37 - 3.0).collect();
+    let expect: Vec<f64> = row.iter().map(|&x| (x as f64 - 2.5).exp()).collect();
+    let total = f32::exp_shifted_sum(&mut row, 2.5);
+    assert!(((total as f64) - expect.iter().sum::<f64>()).abs() < 1e-5);
+    for (a, e) in row.iter().zip(&expect) {
+        assert!(((*a as f64) - e).abs() / e < 3.6e-7);
+    }
     let mut v = [0.5f64, -3.0];
     f64::exp_inplace(&mut v);
     assert_eq!(v, [0.5f64.exp(), (-3.0f64).exp()]);
+}
+
+#[test]
+fn forward_add_into_sums_blocks_of_a_concatenated_input() {
+    // Linear over [x1 | x2] equals x1 W[..3] + x2 W[3..], for both the 2D and the item-axis form.
+    let mut r = rng(23);
+    let (x1, x2): (Array2<f64>, Array2<f64>) = (uniform(&mut r, (4, 3)), uniform(&mut r, (4, 2)));
+    let w: Array2<f64> = uniform(&mut r, (5, 6));
+    let cat = ndarray::concatenate(ndarray::Axis(1), &[x1.view(), x2.view()]).unwrap();
+    let mut y = linear::forward(x1.view(), w.slice(s![..3, ..]), None);
+    linear::forward_add_into(x2.view(), w.slice(s![3.., ..]), y.view_mut());
+    let expect = linear::forward(cat.view(), w.view(), None);
+    assert!((&y - &expect).iter().all(|v| v.abs() < 1e-12));
+
+    let (i1, i2): (Array3<f64>, Array3<f64>) =
+        (uniform(&mut r, (2, 3, 16)), uniform(&mut r, (2, 2, 16)));
+    let cat = ndarray::concatenate(ndarray::Axis(1), &[i1.view(), i2.view()]).unwrap();
+    let mut y = Array3::zeros((2, 6, 16));
+    linear_items::forward_into(i1.view(), w.slice(s![..3, ..]), None, y.view_mut());
+    linear_items::forward_add_into(i2.view(), w.slice(s![3.., ..]), y.view_mut());
+    let expect = linear_items::forward(cat.view(), w.view(), None);
+    assert!((&y - &expect).iter().all(|v| v.abs() < 1e-12));
 }

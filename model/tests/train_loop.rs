@@ -85,7 +85,7 @@ fn adagrad(w: &mut f32, acc: &mut f32, g: f32, h: &StepHyper) {
 impl CtrModel for LogReg {
     fn train_step(&mut self, batch: &Batch, h: &StepHyper) -> StepStats {
         let b = batch.len();
-        let mut g_dense = vec![0.0f32; N_DENSE];
+        let mut g_dense = [0.0f32; N_DENSE];
         let mut g_bias = 0.0f32;
         let mut g_rows: Vec<std::collections::BTreeMap<u32, f32>> =
             vec![Default::default(); TABLE_ROWS.len()];
@@ -96,8 +96,8 @@ impl CtrModel for LogReg {
             loss += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
             let d = (1.0 / (1.0 + (-z).exp()) - y) / b as f32;
             g_bias += d;
-            for j in 0..N_DENSE {
-                g_dense[j] += d * batch.dense[[i, j]];
+            for (g, x) in g_dense.iter_mut().zip(batch.dense.row(i)) {
+                *g += d * x;
             }
             for (f, rows) in g_rows.iter_mut().enumerate() {
                 *rows.entry(batch.sparse[[i, f]]).or_insert(0.0) += d;
@@ -116,13 +116,13 @@ impl CtrModel for LogReg {
         } else {
             1.0
         };
-        for j in 0..N_DENSE {
-            adagrad(
-                &mut self.w_dense[j],
-                &mut self.acc_dense[j],
-                g_dense[j] * scale,
-                h,
-            );
+        for ((w, acc), g) in self
+            .w_dense
+            .iter_mut()
+            .zip(&mut self.acc_dense)
+            .zip(g_dense)
+        {
+            adagrad(w, acc, g * scale, h);
         }
         adagrad(&mut self.bias, &mut self.acc_bias, g_bias * scale, h);
         for (f, rows) in g_rows.iter().enumerate() {

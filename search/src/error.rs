@@ -125,7 +125,7 @@ pub enum SearchError {
     /// Drawing a plot failed.
     #[error("drawing the plot {path}: {message}", path = path.display())]
     Plot {
-        /// Where the plot was to be written ("<memory>" for an in-memory render).
+        /// Where the plot was to be written (`<memory>` for an in-memory render).
         path: PathBuf,
         /// The plotting library's message.
         message: String,

@@ -34,6 +34,9 @@ impl Objectives {
         if let Some((objective, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(SearchError::NonFiniteObjective { objective, value });
         }
+        // -0.0 + 0.0 is +0.0: the sorts order by total_cmp, which would otherwise put -0.0
+        // before an equal 0.0 and let a dominator come after the point it dominates.
+        let values = values.into_iter().map(|v| v + 0.0).collect();
         Ok(Self { values })
     }
 
@@ -100,9 +103,10 @@ impl ParetoPoint {
                 value: constraint_violation,
             });
         }
+        // Normalise -0.0 (which passes the check above) to 0.0, as for objectives.
         Ok(Self {
             objectives,
-            constraint_violation,
+            constraint_violation: constraint_violation + 0.0,
         })
     }
 
@@ -392,6 +396,22 @@ mod tests {
         assert_eq!(
             non_dominated_sort(&pts).unwrap(),
             vec![vec![0, 2, 3, 5], vec![1], vec![4]]
+        );
+    }
+
+    #[test]
+    fn negative_zero_does_not_hide_a_dominator() {
+        // Regression: (0, 3) dominates (-0, 5) although total_cmp orders -0 first.
+        let pts = [p(&[-0.0, 5.0]), p(&[0.0, 3.0])];
+        assert_eq!(non_dominated_indices(&pts).unwrap(), vec![1]);
+        assert_eq!(non_dominated_sort(&pts).unwrap(), vec![vec![1], vec![0]]);
+        let objectives = Objectives::new(vec![1.0, 2.0]).unwrap();
+        let minus_zero = ParetoPoint::with_violation(objectives.clone(), -0.0).unwrap();
+        let better = p(&[0.5, 2.0]);
+        assert!(minus_zero.is_feasible());
+        assert_eq!(
+            non_dominated_sort(&[minus_zero, better]).unwrap(),
+            vec![vec![1], vec![0]]
         );
     }
 

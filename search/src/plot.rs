@@ -2,7 +2,8 @@
 //!
 //! Every evaluated design is a circle (front members filled, the rest hollow); the front is
 //! drawn as the step line bounding the region it dominates; baselines (e.g. handcrafted designs)
-//! are labelled triangles. Axes carry their units. Exactly one `<circle>` per design and one
+//! are labelled triangles. Axes carry their units. Several plots can share one image side by
+//! side ([`render_front_panels_svg`]). Exactly one `<circle>` per design and one
 //! `<polygon>` per baseline are emitted, which the tests rely on.
 
 use std::path::Path;
@@ -223,7 +224,6 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let front = plot.front_indices().map_err(|e| e.to_string())?;
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .caption(&plot.title, ("sans-serif", 26))
         .margin(16)
@@ -306,48 +306,95 @@ where
         .border_style(BLACK)
         .draw()
         .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+    Ok(())
+}
+
+/// Draws one plot on one area, choosing the coordinate types its axis scales need.
+fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, plot: &FrontPlot) -> Result<()> {
+    let (x_range, y_range) = plot_ranges(plot)?;
+    let drawn = match (plot.x_axis.scale, plot.y_axis.scale) {
+        (AxisScale::Linear, AxisScale::Linear) => draw(area, plot, x_range, y_range),
+        (AxisScale::Log10, AxisScale::Linear) => draw(area, plot, x_range.log_scale(), y_range),
+        (AxisScale::Linear, AxisScale::Log10) => draw(area, plot, x_range, y_range.log_scale()),
+        (AxisScale::Log10, AxisScale::Log10) => {
+            draw(area, plot, x_range.log_scale(), y_range.log_scale())
+        }
+    };
+    drawn.map_err(|message| SearchError::Plot {
+        path: MEMORY.into(),
+        message,
+    })
 }
 
 /// Renders the plot to an SVG document in memory.
 pub fn render_front_svg(plot: &FrontPlot) -> Result<String> {
-    let (x_range, y_range) = plot_ranges(plot)?;
+    render_front_panels_svg(std::slice::from_ref(plot))
+}
+
+/// Renders several plots side by side in one SVG document (e.g. log loss against energy and
+/// against latency). The image is as wide as the panels together and as tall as the tallest.
+pub fn render_front_panels_svg(plots: &[FrontPlot]) -> Result<String> {
+    if plots.is_empty() {
+        return Err(SearchError::TooFewPoints {
+            what: "Pareto front panels",
+            needed: 1,
+            found: 0,
+        });
+    }
+    // Check every panel before drawing anything, so an error never leaves half a document.
+    for plot in plots {
+        plot_ranges(plot)?;
+    }
+    let width_px: u32 = plots.iter().map(|p| p.width_px).sum();
+    let height_px = plots.iter().map(|p| p.height_px).max().unwrap_or(0);
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (plot.width_px, plot.height_px)).into_drawing_area();
-        let drawn = match (plot.x_axis.scale, plot.y_axis.scale) {
-            (AxisScale::Linear, AxisScale::Linear) => draw(&root, plot, x_range, y_range),
-            (AxisScale::Log10, AxisScale::Linear) => {
-                draw(&root, plot, x_range.log_scale(), y_range)
-            }
-            (AxisScale::Linear, AxisScale::Log10) => {
-                draw(&root, plot, x_range, y_range.log_scale())
-            }
-            (AxisScale::Log10, AxisScale::Log10) => {
-                draw(&root, plot, x_range.log_scale(), y_range.log_scale())
-            }
-        };
-        drawn.map_err(|message| SearchError::Plot {
+        let root = SVGBackend::with_string(&mut svg, (width_px, height_px)).into_drawing_area();
+        let to_plot_error = |message: String| SearchError::Plot {
             path: MEMORY.into(),
             message,
-        })?;
+        };
+        root.fill(&WHITE)
+            .map_err(|e| to_plot_error(e.to_string()))?;
+        let breakpoints: Vec<i32> = plots
+            .iter()
+            .scan(0u32, |x, p| {
+                *x += p.width_px;
+                Some(*x as i32)
+            })
+            .take(plots.len() - 1)
+            .collect();
+        let areas = root.split_by_breakpoints(breakpoints, Vec::<i32>::new());
+        for (area, plot) in areas.iter().zip(plots) {
+            draw_panel(area, plot)?;
+        }
+        root.present().map_err(|e| to_plot_error(e.to_string()))?;
     }
     Ok(svg)
 }
 
-/// Renders the plot and writes it to `path` (the parent directory must exist).
-pub fn write_front_svg(plot: &FrontPlot, path: &Path) -> Result<()> {
-    let svg = render_front_svg(plot).map_err(|e| match e {
-        SearchError::Plot { message, .. } => SearchError::Plot {
-            path: path.to_path_buf(),
-            message,
-        },
-        other => other,
-    })?;
+/// Renders several plots side by side and writes them to `path` (the parent must exist).
+pub fn write_front_panels_svg(plots: &[FrontPlot], path: &Path) -> Result<()> {
+    let svg = render_front_panels_svg(plots).map_err(|e| with_path(e, path))?;
     std::fs::write(path, svg).map_err(|source| SearchError::Io {
         action: "writing",
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Names the output file in a plotting error.
+fn with_path(error: SearchError, path: &Path) -> SearchError {
+    match error {
+        SearchError::Plot { message, .. } => SearchError::Plot {
+            path: path.to_path_buf(),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Renders the plot and writes it to `path` (the parent directory must exist).
+pub fn write_front_svg(plot: &FrontPlot, path: &Path) -> Result<()> {
+    write_front_panels_svg(std::slice::from_ref(plot), path)
 }

@@ -1,7 +1,9 @@
 //! The SVG front plot: well-formed XML-ish text, one circle per design, one triangle per
 //! baseline, axis captions with units, identical bytes for identical input, clear errors.
 
-use recpim_search::plot::{render_front_svg, write_front_svg, Axis, FrontPlot};
+use recpim_search::plot::{
+    render_front_panels_svg, render_front_svg, write_front_svg, Axis, FrontPlot,
+};
 use recpim_search::SearchError;
 
 fn sample_plot() -> FrontPlot {
@@ -82,6 +84,34 @@ fn log_axes_and_file_output() {
     let svg = std::fs::read_to_string(&path).unwrap();
     assert_tags_balanced(&svg);
     assert_eq!(svg.matches("<circle").count(), plot.points.len());
+}
+
+#[test]
+fn two_panels_side_by_side() {
+    let energy = sample_plot();
+    let mut latency = sample_plot();
+    latency.x_axis = Axis::linear("latency per inference", "ns");
+    latency.points.truncate(5);
+    latency.baselines.clear();
+    let svg = render_front_panels_svg(&[energy.clone(), latency.clone()]).unwrap();
+    assert_tags_balanced(&svg);
+    assert!(svg.contains(&format!("width=\"{}\"", energy.width_px + latency.width_px)));
+    assert_eq!(
+        svg.matches("<circle").count(),
+        energy.points.len() + latency.points.len()
+    );
+    assert_eq!(svg.matches("<polygon").count(), energy.baselines.len());
+    assert!(
+        svg.contains("latency per inference [ns]") && svg.contains("energy per inference [pJ]")
+    );
+    assert!(matches!(
+        render_front_panels_svg(&[]),
+        Err(SearchError::TooFewPoints { found: 0, .. })
+    ));
+    // One bad panel fails the whole document.
+    let mut bad = latency;
+    bad.points.push((f64::INFINITY, 1.0));
+    assert!(render_front_panels_svg(&[energy, bad]).is_err());
 }
 
 #[test]

@@ -54,7 +54,16 @@ fn parse_table(text: &str) -> Vec<SramFigures> {
     let mut rows = Vec::new();
     for record in reader.records().flatten() {
         let field = |i: usize| record.get(i).and_then(|s| s.trim().parse::<f64>().ok());
-        if let (Some(size), Some(block), Some(acc), Some(rd), Some(wr), Some(leak), Some(area), Some(cyc)) = (
+        if let (
+            Some(size),
+            Some(block),
+            Some(acc),
+            Some(rd),
+            Some(wr),
+            Some(leak),
+            Some(area),
+            Some(cyc),
+        ) = (
             field(0),
             field(1),
             field(2),
@@ -162,7 +171,9 @@ mod tests {
         let low = lookup(1024, 8, "t", "b").unwrap();
         let high = lookup(2048, 8, "t", "b").unwrap();
         let mid = lookup(1448, 8, "t", "b").unwrap();
-        assert!(mid.read_energy_pj > low.read_energy_pj && mid.read_energy_pj < high.read_energy_pj);
+        assert!(
+            mid.read_energy_pj > low.read_energy_pj && mid.read_energy_pj < high.read_energy_pj
+        );
         assert!(mid.area_mm2 > low.area_mm2 && mid.area_mm2 < high.area_mm2);
     }
 

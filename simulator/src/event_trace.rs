@@ -108,7 +108,8 @@ pub struct VecTrace {
 
 impl TraceSink for VecTrace {
     fn record(&mut self, e: &TraceEvent<'_>) -> Result<(), SimError> {
-        self.events.push((e.op_index, e.resource, e.start_fs, e.end_fs));
+        self.events
+            .push((e.op_index, e.resource, e.start_fs, e.end_fs));
         Ok(())
     }
 }

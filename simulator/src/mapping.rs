@@ -78,7 +78,13 @@ fn pieces(total: u64, block: u64) -> Vec<(u64, u64)> {
 }
 
 /// Maps an MVM of `rows x cols` at the given precisions.
-pub fn map_mvm(hw: &HwConfig, rows: u64, cols: u64, weight_bits: u32, input_bits: u32) -> MvmMapping {
+pub fn map_mvm(
+    hw: &HwConfig,
+    rows: u64,
+    cols: u64,
+    weight_bits: u32,
+    input_bits: u32,
+) -> MvmMapping {
     let xbar_rows = u64::from(hw.crossbar().rows);
     let xbar_cols = u64::from(hw.crossbar().cols);
     let cell_bits = u64::from(hw.device().cell_bits);
@@ -87,7 +93,9 @@ pub fn map_mvm(hw: &HwConfig, rows: u64, cols: u64, weight_bits: u32, input_bits
         Polarity::OffsetColumn => (u64::from(weight_bits), 1),
     };
     let weight_slices = magnitude_bits.div_ceil(cell_bits).max(1);
-    let input_slices = u64::from(input_bits).div_ceil(u64::from(hw.dac().bits)).max(1);
+    let input_slices = u64::from(input_bits)
+        .div_ceil(u64::from(hw.dac().bits))
+        .max(1);
     let row_pieces = pieces(rows, xbar_rows);
     let col_pieces: Vec<(u64, u64)> = match hw.mapping().slice_layout {
         SliceLayout::Packed => pieces(cols * weight_slices, xbar_cols),
@@ -111,7 +119,8 @@ pub fn map_mvm(hw: &HwConfig, rows: u64, cols: u64, weight_bits: u32, input_bits
     let crossbars_per_replica = row_blocks * col_blocks * polarity_copies;
     let replicas = u64::from(hw.mapping().replication);
     let crossbars = crossbars_per_replica * replicas;
-    let pes_per_replica = crossbars_per_replica.div_ceil(u64::from(hw.hierarchy().crossbars_per_pe));
+    let pes_per_replica =
+        crossbars_per_replica.div_ceil(u64::from(hw.hierarchy().crossbars_per_pe));
     let pes = pes_per_replica * replicas;
     let tiles = pes.div_ceil(u64::from(hw.hierarchy().pes_per_tile));
     let cells_used = rows * cols * weight_slices * polarity_copies;
@@ -135,7 +144,13 @@ pub fn map_mvm(hw: &HwConfig, rows: u64, cols: u64, weight_bits: u32, input_bits
 
 /// Crossbars needed to store embedding tables in ReRAM used as memory: each table row takes
 /// `ceil(dim x element_bits / (crossbar cols x cell_bits))` crossbar rows.
-pub fn embedding_crossbars(hw: &HwConfig, tables: u64, rows: u64, dim: u64, element_bits: u32) -> u64 {
+pub fn embedding_crossbars(
+    hw: &HwConfig,
+    tables: u64,
+    rows: u64,
+    dim: u64,
+    element_bits: u32,
+) -> u64 {
     let row_reads = u128::from(embedding_row_reads_per_lookup(hw, dim, element_bits));
     let per_table = (u128::from(rows) * row_reads).div_ceil(u128::from(hw.crossbar().rows));
     u64::try_from(u128::from(tables) * per_table).unwrap_or(u64::MAX)

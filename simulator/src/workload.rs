@@ -260,8 +260,18 @@ fn check_op(op: &Op, index: usize, origin: &str) -> Result<(), SimError> {
         } => {
             range("rows", *rows, 1, MAX_DIM)?;
             range("cols", *cols, 1, MAX_DIM)?;
-            range("weight_bits", u64::from(*weight_bits), 1, u64::from(MAX_OPERAND_BITS))?;
-            range("input_bits", u64::from(*input_bits), 1, u64::from(MAX_OPERAND_BITS))?;
+            range(
+                "weight_bits",
+                u64::from(*weight_bits),
+                1,
+                u64::from(MAX_OPERAND_BITS),
+            )?;
+            range(
+                "input_bits",
+                u64::from(*input_bits),
+                1,
+                u64::from(MAX_OPERAND_BITS),
+            )?;
             range("count", *count, 1, MAX_COUNT)?;
         }
         Op::Gather {
@@ -276,12 +286,15 @@ fn check_op(op: &Op, index: usize, origin: &str) -> Result<(), SimError> {
             range("rows", *rows, 1, MAX_COUNT)?;
             range("dim", *dim, 1, MAX_DIM)?;
             range("lookups", *lookups, 1, MAX_COUNT)?;
-            range("element_bits", u64::from(*element_bits), 1, u64::from(MAX_ELEMENT_BITS))?;
+            range(
+                "element_bits",
+                u64::from(*element_bits),
+                1,
+                u64::from(MAX_ELEMENT_BITS),
+            )?;
         }
         Op::Digital { macs, .. } => range("macs", *macs, 1, MAX_COUNT * MAX_DIM)?,
-        Op::Elementwise { elements, .. } => {
-            range("elements", *elements, 1, MAX_COUNT * MAX_DIM)?
-        }
+        Op::Elementwise { elements, .. } => range("elements", *elements, 1, MAX_COUNT * MAX_DIM)?,
     }
     Ok(())
 }

@@ -15,17 +15,41 @@ fn round_to_step(value: u64, shift: u32) -> u64 {
     }
 }
 
-/// The literal model: written from the task text, independent of the kernel's data layout.
-fn reference(
-    s: &BitSlicing,
-    w: &[i32],
+/// One random problem: settings, precisions, shapes and values.
+#[derive(Debug, Clone)]
+struct Case {
+    s: BitSlicing,
+    wb: u32,
+    ib: u32,
     out: usize,
     inn: usize,
-    wb: u32,
-    x: &[u32],
     batch: usize,
-    ib: u32,
-) -> (Vec<i64>, AdcStats) {
+    w: Vec<i32>,
+    x: Vec<u32>,
+}
+
+/// The unsigned magnitude polarity half `half` stores for weight `v`.
+fn stored(polarity: Polarity, half: usize, v: i64, offset: i64) -> u64 {
+    match (polarity, half) {
+        (Polarity::Differential, 0) => v.max(0) as u64,
+        (Polarity::Differential, _) => (-v).max(0) as u64,
+        (Polarity::OffsetColumn, _) => (v + offset) as u64,
+    }
+}
+
+/// The literal model: written from the task text, independent of the kernel's data layout.
+fn reference(case: &Case) -> (Vec<i64>, AdcStats) {
+    let Case {
+        s,
+        wb,
+        ib,
+        out,
+        inn,
+        batch,
+        w,
+        x,
+    } = case;
+    let (wb, ib, out, inn, batch) = (*wb, *ib, *out, *inn, *batch);
     let differential = s.polarity == Polarity::Differential;
     let magnitude_bits = if differential { wb - 1 } else { wb };
     let offset: i64 = if differential { 0 } else { 1 << (wb - 1) };
@@ -34,13 +58,11 @@ fn reference(
     let cell_max = (1_u64 << s.cell_bits.min(magnitude_bits)) - 1;
     let dac_max = (1_u64 << s.dac_bits.min(ib)) - 1;
     let code_max = (1_u64 << s.adc_bits) - 1;
-    let halves: Vec<(i64, Box<dyn Fn(i64) -> u64>)> = if differential {
-        vec![
-            (1, Box::new(|v: i64| v.max(0) as u64)),
-            (-1, Box::new(|v: i64| (-v).max(0) as u64)),
-        ]
+    // (sign after the ADC, half index)
+    let halves: Vec<(i64, usize)> = if differential {
+        vec![(1, 0), (-1, 1)]
     } else {
-        vec![(1, Box::new(move |v: i64| (v + offset) as u64))]
+        vec![(1, 0)]
     };
     let mut stats = AdcStats::default();
     let mut y = vec![0_i64; batch * out];
@@ -61,14 +83,15 @@ fn reference(
                         step_log2 += 1;
                     }
                     stats.max_step = stats.max_step.max(1 << step_log2);
-                    for (sign, stored) in &halves {
+                    for &(sign, half) in &halves {
                         for k in 0..input_slices {
                             for j in 0..weight_slices {
                                 let mut analog = 0_u64;
                                 for i in group_start..group_end {
                                     let dac = (u64::from(x[b * inn + i]) >> (k * s.dac_bits))
                                         & ((1 << s.dac_bits) - 1);
-                                    let cell = (stored(i64::from(w[o * inn + i]))
+                                    let weight = i64::from(w[o * inn + i]);
+                                    let cell = (stored(s.polarity, half, weight, offset)
                                         >> (j * s.cell_bits))
                                         & ((1 << s.cell_bits) - 1);
                                     analog += dac * cell;
@@ -101,18 +124,7 @@ fn reference(
     (y, stats)
 }
 
-fn any_case() -> impl Strategy<
-    Value = (
-        BitSlicing,
-        u32,
-        u32,
-        usize,
-        usize,
-        usize,
-        Vec<i32>,
-        Vec<u32>,
-    ),
-> {
+fn any_case() -> impl Strategy<Value = Case> {
     (
         (
             1_usize..=300,
@@ -167,7 +179,16 @@ fn any_case() -> impl Strategy<
                         AdcRange::Saturate
                     },
                 };
-                (s, wb, ib, out, inn, batch, w, x)
+                Case {
+                    s,
+                    wb,
+                    ib,
+                    out,
+                    inn,
+                    batch,
+                    w,
+                    x,
+                }
             },
         )
 }
@@ -176,8 +197,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn kernel_equals_the_literal_model((s, wb, ib, out, inn, batch, w, x) in any_case()) {
-        let (expected, expected_stats) = reference(&s, &w, out, inn, wb, &x, batch, ib);
+    fn kernel_equals_the_literal_model(case in any_case()) {
+        let (expected, expected_stats) = reference(&case);
+        let Case { s, wb, ib, out, inn, batch, w, x } = case;
         let weights = IntMatrix::new(out, inn, w).unwrap();
         let inputs = UintMatrix::new(batch, inn, x).unwrap();
         let got = s.mvm_batch(&weights, wb, &inputs, ib).unwrap();
@@ -213,7 +235,17 @@ fn wide_sums_and_many_columns_match_the_literal_model() {
     let x: Vec<u32> = (0..batch * inn)
         .map(|i| ((i * 104_729) % 65_536) as u32)
         .collect();
-    let (expected, expected_stats) = reference(&s, &w, out, inn, wb, &x, batch, ib);
+    let case = Case {
+        s,
+        wb,
+        ib,
+        out,
+        inn,
+        batch,
+        w: w.clone(),
+        x: x.clone(),
+    };
+    let (expected, expected_stats) = reference(&case);
     let got = s
         .mvm_batch(
             &IntMatrix::new(out, inn, w).unwrap(),

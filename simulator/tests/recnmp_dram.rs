@@ -44,7 +44,10 @@ fn row_hit_waits_only_tccd_l_in_the_same_bank_group() {
 fn row_conflict_pays_tras_and_trp() {
     // PRE at max(tRAS 39, RD 16 + tRTP 9) = 39; ACT at max(tRC 55, 39 + tRP 16) = 55;
     // RD at 71; data ends at 71 + 20 = 91.
-    assert_eq!(run(1, &[request(0, 0, 0, 7), request(0, 0, 0, 8)]), vec![36, 91]);
+    assert_eq!(
+        run(1, &[request(0, 0, 0, 7), request(0, 0, 0, 8)]),
+        vec![36, 91]
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn fifth_activate_waits_for_tfaw() {
 fn rank_switch_on_the_shared_bus_costs_trtrs() {
     // Rank 0: ACT 0, RD 16, data 32..36. Rank 1: ACT 1 (one command per cycle); its data may
     // start only at 36 + tRTRS 2 = 38, so RD at 22 and data ends at 42.
-    assert_eq!(run(2, &[request(0, 0, 0, 1), request(1, 0, 0, 1)]), vec![36, 42]);
+    assert_eq!(
+        run(2, &[request(0, 0, 0, 1), request(1, 0, 0, 1)]),
+        vec![36, 42]
+    );
 }
 
 #[test]

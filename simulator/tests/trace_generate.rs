@@ -22,8 +22,20 @@ fn dcnv2_uses_the_mlperf_multi_hot_sizes_and_criteo_is_one_hot() {
     let criteo = generate(&spec(TraceShape::Criteo, 1)).unwrap();
     assert_eq!(criteo.lookups.len(), 2 * 16 * 26);
     assert_eq!(criteo.sls_ops(), criteo.lookups.len());
-    assert_eq!(generate(&spec(TraceShape::Avazu, 1)).unwrap().table_rows.len(), 23);
-    assert_eq!(generate(&spec(TraceShape::Kdd, 1)).unwrap().table_rows.len(), 10);
+    assert_eq!(
+        generate(&spec(TraceShape::Avazu, 1))
+            .unwrap()
+            .table_rows
+            .len(),
+        23
+    );
+    assert_eq!(
+        generate(&spec(TraceShape::Kdd, 1))
+            .unwrap()
+            .table_rows
+            .len(),
+        10
+    );
     for trace in [&trace, &criteo] {
         for lookup in &trace.lookups {
             assert!(lookup.row < trace.table_rows[lookup.table as usize]);
@@ -61,11 +73,27 @@ fn big_tables_are_skewed_small_tables_are_uniform() {
     }
     // Criteo table 2 has 10,131,227 rows: uniform sampling would almost never repeat a row
     // in 4000 draws; Zipf(1.05) puts several percent of the mass on its top id.
-    let top_big = counts.iter().filter(|((t, _), _)| *t == 2).map(|(_, &c)| c).max().unwrap();
-    assert!(top_big > 200, "top row of a 10M-row Zipf table drew {top_big} of 4000");
+    let top_big = counts
+        .iter()
+        .filter(|((t, _), _)| *t == 2)
+        .map(|(_, &c)| c)
+        .max()
+        .unwrap();
+    assert!(
+        top_big > 200,
+        "top row of a 10M-row Zipf table drew {top_big} of 4000"
+    );
     // Criteo table 0 has 1460 rows (< 10k => uniform): expected 2.7 draws per row.
-    let top_small = counts.iter().filter(|((t, _), _)| *t == 0).map(|(_, &c)| c).max().unwrap();
-    assert!(top_small < 20, "top row of a uniform 1460-row table drew {top_small}");
+    let top_small = counts
+        .iter()
+        .filter(|((t, _), _)| *t == 0)
+        .map(|(_, &c)| c)
+        .max()
+        .unwrap();
+    assert!(
+        top_small < 20,
+        "top row of a uniform 1460-row table drew {top_small}"
+    );
     // Shuffled ids: the hottest id of the big table is not at the low end of the id space.
     let hottest = counts
         .iter()
@@ -73,7 +101,10 @@ fn big_tables_are_skewed_small_tables_are_uniform() {
         .max_by_key(|(key, &c)| (c, std::cmp::Reverse(key.1)))
         .map(|((_, row), _)| *row)
         .unwrap();
-    assert!(hottest > 1000, "hottest id {hottest} clusters at the start of the table");
+    assert!(
+        hottest > 1000,
+        "hottest id {hottest} clusters at the start of the table"
+    );
 }
 
 #[test]
@@ -81,7 +112,11 @@ fn id_permutation_is_a_bijection_and_not_the_identity() {
     for n in [1u64, 2, 3, 10, 1000, 4097] {
         let permutation = IdPermutation::new(n, 99);
         let mut images: Vec<u64> = (0..n).map(|i| permutation.apply(i)).collect();
-        let fixed = images.iter().enumerate().filter(|(i, &v)| *i as u64 == v).count();
+        let fixed = images
+            .iter()
+            .enumerate()
+            .filter(|(i, &v)| *i as u64 == v)
+            .count();
         images.sort_unstable();
         assert_eq!(images, (0..n).collect::<Vec<_>>(), "n = {n}");
         if n >= 1000 {
@@ -98,7 +133,10 @@ fn csv_round_trip_is_exact_and_byte_identical_per_seed() {
     let second = dir.path().join("b.csv");
     write_trace(&trace, &first).unwrap();
     write_trace(&generate(&spec(TraceShape::Dcnv2, 9)).unwrap(), &second).unwrap();
-    assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
     assert_eq!(read_trace(&first).unwrap(), trace);
 }
 
@@ -123,17 +161,32 @@ fn parse_error(text: &str) -> TraceError {
 #[test]
 fn bad_trace_files_name_the_line() {
     let error = parse_error("batch,sample,table,row\n0,0,0,1\n0,0,x,1\n");
-    assert!(matches!(error, TraceError::Parse { line: 3, .. }), "{error}");
+    assert!(
+        matches!(error, TraceError::Parse { line: 3, .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("table"), "{error}");
     let error = parse_error("# table_rows=4,4\nbatch,sample,table,row\n0,0,1,4\n");
-    assert!(matches!(error, TraceError::Parse { line: 3, .. }), "{error}");
+    assert!(
+        matches!(error, TraceError::Parse { line: 3, .. }),
+        "{error}"
+    );
     let error = parse_error("# table_rows=4\nbatch,sample,table,row\n0,0,1,0\n");
-    assert!(error.to_string().contains("table 1 does not exist"), "{error}");
+    assert!(
+        error.to_string().contains("table 1 does not exist"),
+        "{error}"
+    );
     let error = parse_error("a,b\n0,0\n");
-    assert!(matches!(error, TraceError::Parse { line: 1, .. }), "{error}");
+    assert!(
+        matches!(error, TraceError::Parse { line: 1, .. }),
+        "{error}"
+    );
     let error = parse_error("batch,sample,table,row\n0,0,0,1,9\n");
     assert!(error.to_string().contains("too many fields"), "{error}");
-    assert!(matches!(parse_error("batch,sample,table,row\n"), TraceError::Empty { .. }));
+    assert!(matches!(
+        parse_error("batch,sample,table,row\n"),
+        TraceError::Empty { .. }
+    ));
     let missing = read_trace(std::path::Path::new("/nonexistent/trace.csv")).unwrap_err();
     assert!(matches!(missing, TraceError::Io { .. }));
 }
@@ -142,14 +195,38 @@ fn bad_trace_files_name_the_line() {
 fn bad_generator_parameters_are_rejected() {
     let mut zero = spec(TraceShape::Criteo, 1);
     zero.batches = 0;
-    assert!(matches!(generate(&zero), Err(TraceError::InvalidParameter { name: "batches", .. })));
+    assert!(matches!(
+        generate(&zero),
+        Err(TraceError::InvalidParameter {
+            name: "batches",
+            ..
+        })
+    ));
     let mut alpha = spec(TraceShape::Criteo, 1);
     alpha.zipf_alpha = -1.0;
-    assert!(matches!(generate(&alpha), Err(TraceError::InvalidParameter { name: "zipf_alpha", .. })));
+    assert!(matches!(
+        generate(&alpha),
+        Err(TraceError::InvalidParameter {
+            name: "zipf_alpha",
+            ..
+        })
+    ));
     let mut pooling = spec(TraceShape::Criteo, 1);
     pooling.pooling_override = Some(0);
-    assert!(matches!(generate(&pooling), Err(TraceError::InvalidParameter { name: "pooling", .. })));
-    assert!(matches!(TraceShape::from_name("movielens"), Err(TraceError::UnknownShape { .. })));
-    let empty = LookupTrace { table_rows: vec![], lookups: vec![] };
+    assert!(matches!(
+        generate(&pooling),
+        Err(TraceError::InvalidParameter {
+            name: "pooling",
+            ..
+        })
+    ));
+    assert!(matches!(
+        TraceShape::from_name("movielens"),
+        Err(TraceError::UnknownShape { .. })
+    ));
+    let empty = LookupTrace {
+        table_rows: vec![],
+        lookups: vec![],
+    };
     assert_eq!(empty.sls_ops(), 0);
 }

@@ -84,8 +84,9 @@ struct CsvRow {
     fields: Vec<String>,
 }
 
-/// Reads a headerless CSV of integers (comments start with '#'), checking every row has the
-/// same number of fields (`expected_fields`, or the first row's count).
+/// Reads a headerless CSV of integers, checking every row has the same number of fields
+/// (`expected_fields`, or the first row's count). Blank lines and lines starting with '#' are
+/// skipped but still counted, so reported line numbers are the file's.
 fn read_csv_rows(
     path: &Path,
     what: &str,
@@ -93,18 +94,18 @@ fn read_csv_rows(
 ) -> anyhow::Result<Vec<CsvRow>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read {what} file {}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
     let mut rows: Vec<CsvRow> = Vec::new();
     let mut expected = expected_fields;
-    for record in reader.records() {
-        let record = record.with_context(|| format!("{}: malformed CSV", path.display()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+    for (index, raw_line) in text.lines().enumerate() {
+        let line = index as u64 + 1;
+        let trimmed = raw_line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<String> = trimmed
+            .split(',')
+            .map(|field| field.trim().trim_matches('"').trim().to_string())
+            .collect();
         match &expected {
             Some((count, why)) if fields.len() != *count => anyhow::bail!(
                 "{}: line {line}: {} values, but {why}",

@@ -90,8 +90,16 @@ fn print_text(report: &RecnmpReport) {
     }
     println!(
         "{:<8} {:>14} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "design", "latency_ns", "energy_nj", "act_pre_nj", "read_nj", "io_nj", "cache_nj",
-        "adder_nj", "backgr_nj", "refresh_nj"
+        "design",
+        "latency_ns",
+        "energy_nj",
+        "act_pre_nj",
+        "read_nj",
+        "io_nj",
+        "cache_nj",
+        "adder_nj",
+        "backgr_nj",
+        "refresh_nj"
     );
     for (name, design) in [("recnmp", &report.nmp), ("host", &report.host)] {
         let e = &design.energy;

@@ -101,7 +101,13 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(
             out,
             "{:<24}{:<12}{:>14.3}{:>14.3}{:>16.3}{:>10}{:>8.3}",
-            l.name, l.kind, l.latency_ns, l.compute_latency_ns, l.energy_pj, l.crossbars, l.utilisation
+            l.name,
+            l.kind,
+            l.latency_ns,
+            l.compute_latency_ns,
+            l.energy_pj,
+            l.crossbars,
+            l.utilisation
         )?;
     }
     Ok(())

@@ -89,7 +89,12 @@ fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
     let mut distinct: Vec<(u32, u64)> = trace.lookups.iter().map(|l| (l.table, l.row)).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let batches = trace.lookups.iter().map(|l| l.batch).max().map_or(0, |b| b + 1);
+    let batches = trace
+        .lookups
+        .iter()
+        .map(|l| l.batch)
+        .max()
+        .map_or(0, |b| b + 1);
     let summary = serde_json::json!({
         "trace": args.trace.display().to_string(),
         "lookups": trace.lookups.len(),

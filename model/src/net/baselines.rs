@@ -32,8 +32,13 @@ pub enum BaselineKind {
 
 impl BaselineKind {
     /// All baselines in the CLI's order.
-    pub const ALL: [BaselineKind; 5] =
-        [BaselineKind::Lr, BaselineKind::Fm, BaselineKind::Dnn, BaselineKind::DeepFm, BaselineKind::Dlrm];
+    pub const ALL: [BaselineKind; 5] = [
+        BaselineKind::Lr,
+        BaselineKind::Fm,
+        BaselineKind::Dnn,
+        BaselineKind::DeepFm,
+        BaselineKind::Dlrm,
+    ];
 
     /// Parses the CLI name (`lr|fm|dnn|deepfm|dlrm`).
     pub fn from_name(name: &str) -> Option<Self> {
@@ -66,7 +71,13 @@ pub const DLRM_BOTTOM: [usize; 4] = [512, 256, 64, EMBED_DIM];
 /// DLRM top MLP hidden widths (then one logit).
 pub const DLRM_TOP: [usize; 2] = [512, 256];
 
-fn mlp(b: &mut GraphBuilder, key: &str, inputs: &[ValueId], widths: &[usize], relu_last: bool) -> ValueId {
+fn mlp(
+    b: &mut GraphBuilder,
+    key: &str,
+    inputs: &[ValueId],
+    widths: &[usize],
+    relu_last: bool,
+) -> ValueId {
     let mut x: Vec<(ValueId, usize)> = Vec::new();
     let mut off = 0;
     for &v in inputs {

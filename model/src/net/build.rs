@@ -29,28 +29,49 @@ pub struct ModelOptions {
 
 impl Default for ModelOptions {
     fn default() -> Self {
-        ModelOptions { layernorm: false, operator_balancing: true }
+        ModelOptions {
+            layernorm: false,
+            operator_balancing: true,
+        }
     }
 }
 
 /// The standalone NASRec model of a genotype (for the data set's own feature counts).
-pub fn build_nasrec(genotype: &Genotype, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<NetModel> {
+pub fn build_nasrec(
+    genotype: &Genotype,
+    schema: &DataSchema,
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<NetModel> {
     let graph = compile_genotype(
         genotype,
         schema.n_dense,
         schema.n_sparse(),
-        GenotypeBuild { layernorm: opts.layernorm, operator_balancing: opts.operator_balancing },
+        GenotypeBuild {
+            layernorm: opts.layernorm,
+            operator_balancing: opts.operator_balancing,
+        },
     )?;
     NetModel::new(format!("nasrec:{}", genotype.config), graph, schema, seed)
 }
 
 /// A baseline for the data set's feature counts (LayerNorm options do not apply to baselines).
 pub fn build_baseline(kind: BaselineKind, schema: &DataSchema, seed: u64) -> Result<NetModel> {
-    NetModel::new(kind.name(), compile_baseline(kind, schema.n_dense, schema.n_sparse()), schema, seed)
+    NetModel::new(
+        kind.name(),
+        compile_baseline(kind, schema.n_dense, schema.n_sparse()),
+        schema,
+        seed,
+    )
 }
 
 /// Builds a trainable model: seeded initialisation per nasrec-spec §1 "Init".
-pub fn build_model(spec: &ModelSpec, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<Box<dyn CtrModel>> {
+pub fn build_model(
+    spec: &ModelSpec,
+    schema: &DataSchema,
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<Box<dyn CtrModel>> {
     Ok(match spec {
         ModelSpec::Genotype(g) => Box::new(build_nasrec(g, schema, opts, seed)?),
         ModelSpec::Baseline(k) => Box::new(build_baseline(*k, schema, seed)?),

@@ -41,14 +41,28 @@ impl GraphBuilder {
         bias: bool,
     ) -> ValueId {
         let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
-        let layouts: Vec<(&Layout, usize)> = inputs.iter().map(|&(v, off)| (self.layout(v), off)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .map(|&(v, off)| (self.layout(v), off))
+            .collect();
         let runs = concat_runs(&layouts, &lens);
         let rows: usize = lens.iter().sum();
-        let w = self.param(format!("{key}.w"), Init::XavierUniform, (rows, out), (max_in, max_out), runs, true);
+        let w = self.param(
+            format!("{key}.w"),
+            Init::XavierUniform,
+            (rows, out),
+            (max_in, max_out),
+            runs,
+            true,
+        );
         let out_layout = Layout::leading(out, max_out);
         let b = bias.then(|| self.vector(format!("{key}.b"), Init::Zeros, &out_layout, out));
         let ids = inputs.iter().map(|&(v, _)| v).collect();
-        self.push(Op::Linear { inputs: ids, w, b }, Shape::Flat(out), out_layout)
+        self.push(
+            Op::Linear { inputs: ids, w, b },
+            Shape::Flat(out),
+            out_layout,
+        )
     }
 
     /// The embedded FC along the item axis of the item-concatenation of `inputs`.
@@ -66,14 +80,28 @@ impl GraphBuilder {
             _ => EMBED_DIM,
         };
         let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
-        let layouts: Vec<(&Layout, usize)> = inputs.iter().map(|&(v, off)| (self.layout(v), off)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .map(|&(v, off)| (self.layout(v), off))
+            .collect();
         let runs = concat_runs(&layouts, &lens);
         let rows: usize = lens.iter().sum();
-        let w = self.param(format!("{key}.w"), Init::XavierUniform, (rows, out), (max_in, max_out), runs, true);
+        let w = self.param(
+            format!("{key}.w"),
+            Init::XavierUniform,
+            (rows, out),
+            (max_in, max_out),
+            runs,
+            true,
+        );
         let out_layout = Layout::leading(out, max_out);
         let b = bias.then(|| self.vector(format!("{key}.b"), Init::Zeros, &out_layout, out));
         let ids = inputs.iter().map(|&(v, _)| v).collect();
-        self.push(Op::LinearItems { inputs: ids, w, b }, Shape::Items(out, emb), out_layout)
+        self.push(
+            Op::LinearItems { inputs: ids, w, b },
+            Shape::Items(out, emb),
+            out_layout,
+        )
     }
 
     /// LayerNorm over a flat value's features (gain 1, shift 0).
@@ -112,8 +140,18 @@ impl GraphBuilder {
             return inputs[0];
         }
         let width = inputs.iter().map(|&v| self.axis_len(v)).max().unwrap_or(0);
-        let max_len = inputs.iter().map(|&v| self.layout(v).max_len).max().unwrap_or(0);
-        self.push(Op::AddPadded { inputs: inputs.to_vec() }, Shape::Flat(width), Layout::leading(width, max_len))
+        let max_len = inputs
+            .iter()
+            .map(|&v| self.layout(v).max_len)
+            .max()
+            .unwrap_or(0);
+        self.push(
+            Op::AddPadded {
+                inputs: inputs.to_vec(),
+            },
+            Shape::Flat(width),
+            Layout::leading(width, max_len),
+        )
     }
 
     /// Itemised values of one shape added.
@@ -143,10 +181,18 @@ impl GraphBuilder {
             offs.push(off);
             off += self.layout(v).max_len;
         }
-        let layouts: Vec<(&Layout, usize)> = inputs.iter().zip(&offs).map(|(&v, &o)| (self.layout(v), o)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .zip(&offs)
+            .map(|(&v, &o)| (self.layout(v), o))
+            .collect();
         let runs = concat_runs(&layouts, &lens);
         let width = lens.iter().sum();
-        self.push(Op::ConcatFeatures(inputs.to_vec()), Shape::Flat(width), Layout { runs, max_len: off })
+        self.push(
+            Op::ConcatFeatures(inputs.to_vec()),
+            Shape::Flat(width),
+            Layout { runs, max_len: off },
+        )
     }
 
     /// Itemised values concatenated on items (max layout: inputs' max axes one after another).
@@ -165,10 +211,18 @@ impl GraphBuilder {
             offs.push(off);
             off += self.layout(v).max_len;
         }
-        let layouts: Vec<(&Layout, usize)> = inputs.iter().zip(&offs).map(|(&v, &o)| (self.layout(v), o)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .zip(&offs)
+            .map(|(&v, &o)| (self.layout(v), o))
+            .collect();
         let runs = concat_runs(&layouts, &lens);
         let items = lens.iter().sum();
-        self.push(Op::ConcatItems(inputs.to_vec()), Shape::Items(items, emb), Layout { runs, max_len: off })
+        self.push(
+            Op::ConcatItems(inputs.to_vec()),
+            Shape::Items(items, emb),
+            Layout { runs, max_len: off },
+        )
     }
 
     /// `[B, E]` as one item.
@@ -187,16 +241,27 @@ impl GraphBuilder {
         let runs = l
             .runs
             .iter()
-            .map(|r| super::params::RowRun { compact_start: r.compact_start * e, max_start: r.max_start * e, len: r.len * e })
+            .map(|r| super::params::RowRun {
+                compact_start: r.compact_start * e,
+                max_start: r.max_start * e,
+                len: r.len * e,
+            })
             .collect();
-        let layout = Layout { runs, max_len: l.max_len * e };
+        let layout = Layout {
+            runs,
+            max_len: l.max_len * e,
+        };
         self.push(Op::Flatten(x), Shape::Flat(n * e), layout)
     }
 
     /// `[B, items*E]` viewed as `[B, items, E]`.
     pub fn unflatten(&mut self, x: ValueId, items: usize) -> ValueId {
         let e = self.axis_len(x) / items.max(1);
-        self.push(Op::Unflatten(x), Shape::Items(items, e), Layout::leading(items, items))
+        self.push(
+            Op::Unflatten(x),
+            Shape::Items(items, e),
+            Layout::leading(items, items),
+        )
     }
 
     /// Strict lower triangle of `T T^T`; the max layout assumes T's items are leading.
@@ -204,7 +269,11 @@ impl GraphBuilder {
         let p = self.axis_len(t);
         let max_p = self.layout(t).max_len;
         let n = tril_len(p);
-        self.push(Op::Interaction(t), Shape::Flat(n), Layout::leading(n, tril_len(max_p)))
+        self.push(
+            Op::Interaction(t),
+            Shape::Flat(n),
+            Layout::leading(n, tril_len(max_p)),
+        )
     }
 
     /// Factorization machine over items, `[B, E]`.
@@ -218,7 +287,11 @@ impl GraphBuilder {
 
     /// `scale * sum of features` -> `[B, 1]`.
     pub fn sum_features(&mut self, x: ValueId, scale: f64) -> ValueId {
-        self.push(Op::SumFeatures { x, scale }, Shape::Flat(1), Layout::leading(1, 1))
+        self.push(
+            Op::SumFeatures { x, scale },
+            Shape::Flat(1),
+            Layout::leading(1, 1),
+        )
     }
 
     /// One attention encoder layer (8 heads over 16 dims, FFN 16, two residual LNs of gain 0.17).
@@ -226,7 +299,14 @@ impl GraphBuilder {
         let e = EMBED_DIM;
         let l16 = Layout::leading(e, e);
         let mat = |b: &mut Self, name: &str, init: Init| {
-            b.param(format!("{key}.{name}"), init, (e, e), (e, e), l16.runs.clone(), true)
+            b.param(
+                format!("{key}.{name}"),
+                init,
+                (e, e),
+                (e, e),
+                l16.runs.clone(),
+                true,
+            )
         };
         // Q, K, V are thirds of PyTorch's packed [3E, E] in-projection (xavier over 4E fans).
         let wq = mat(self, "wq", Init::XavierUniformFans(4 * e));
@@ -235,7 +315,8 @@ impl GraphBuilder {
         let wo = mat(self, "wo", Init::XavierUniform);
         let w1 = mat(self, "ffn1_w", Init::XavierUniform);
         let w2 = mat(self, "ffn2_w", Init::XavierUniform);
-        let vec = |b: &mut Self, name: &str, init: Init| b.vector(format!("{key}.{name}"), init, &l16, e);
+        let vec =
+            |b: &mut Self, name: &str, init: Init| b.vector(format!("{key}.{name}"), init, &l16, e);
         let bq = vec(self, "bq", Init::Zeros);
         let bk = vec(self, "bk", Init::Zeros);
         let bv = vec(self, "bv", Init::Zeros);
@@ -246,7 +327,24 @@ impl GraphBuilder {
         let ln1_b = vec(self, "ln1.b", Init::Zeros);
         let ln2_g = vec(self, "ln2.g", Init::Constant(TRANSFORMER_LN_GAIN));
         let ln2_b = vec(self, "ln2.b", Init::Zeros);
-        let params = AttentionIds { wq, wk, wv, wo, bq, bk, bv, bo, ln1_g, ln1_b, w1, b1, w2, b2, ln2_g, ln2_b };
+        let params = AttentionIds {
+            wq,
+            wk,
+            wv,
+            wo,
+            bq,
+            bk,
+            bv,
+            bo,
+            ln1_g,
+            ln1_b,
+            w1,
+            b1,
+            w2,
+            b2,
+            ln2_g,
+            ln2_b,
+        };
         let l = self.layout(x).clone();
         self.push(Op::Attention { x, params }, self.shape(x), l)
     }
@@ -254,7 +352,14 @@ impl GraphBuilder {
     // ---- NASRec composite operators (nasrec-spec §1) ----
 
     /// `linear-2d`: Linear(in -> d) -> LN(d) -> ReLU over the concatenated dense inputs.
-    pub fn nasrec_linear_2d(&mut self, key: &str, inputs: &[(ValueId, usize)], max_in: usize, d: usize, ln: bool) -> ValueId {
+    pub fn nasrec_linear_2d(
+        &mut self,
+        key: &str,
+        inputs: &[(ValueId, usize)],
+        max_in: usize,
+        d: usize,
+        ln: bool,
+    ) -> ValueId {
         let mut y = self.linear(&format!("{key}.fc"), inputs, max_in, d, MAX_DENSE, !ln);
         if ln {
             y = self.layernorm(&format!("{key}.ln"), y);
@@ -264,7 +369,15 @@ impl GraphBuilder {
 
     /// `sum`: zero-pad left and right to a common width w, add, Linear(w -> d) only if w != d,
     /// LN(d), no activation. `max_w` is the widest a left/right input can be.
-    pub fn nasrec_sum(&mut self, key: &str, left: ValueId, right: ValueId, d: usize, max_w: usize, ln: bool) -> ValueId {
+    pub fn nasrec_sum(
+        &mut self,
+        key: &str,
+        left: ValueId,
+        right: ValueId,
+        d: usize,
+        max_w: usize,
+        ln: bool,
+    ) -> ValueId {
         let mut z = self.add_padded(&[left, right]);
         if self.axis_len(z) != d {
             z = self.linear(&format!("{key}.proj"), &[(z, 0)], max_w, d, MAX_DENSE, !ln);
@@ -277,7 +390,15 @@ impl GraphBuilder {
 
     /// `sigmoid-gating`: `sigmoid(Linear_{w->w}(pad(left))) * pad(right)`, then Linear(w -> d,
     /// bias) if w != d, LN(d), no activation.
-    pub fn nasrec_gating(&mut self, key: &str, left: ValueId, right: ValueId, d: usize, max_w: usize, ln: bool) -> ValueId {
+    pub fn nasrec_gating(
+        &mut self,
+        key: &str,
+        left: ValueId,
+        right: ValueId,
+        d: usize,
+        max_w: usize,
+        ln: bool,
+    ) -> ValueId {
         let w = self.axis_len(left).max(self.axis_len(right));
         let pre = self.linear(&format!("{key}.gate"), &[(left, 0)], max_w, w, max_w, true);
         let gate = self.sigmoid(pre);
@@ -308,7 +429,14 @@ impl GraphBuilder {
     ) -> ValueId {
         let width: usize = dense.iter().map(|&(v, _)| self.axis_len(v)).sum();
         let x = if width != EMBED_DIM {
-            let x = self.linear(&format!("{key}.dense_proj"), dense, max_dense_in, EMBED_DIM, EMBED_DIM, !ln);
+            let x = self.linear(
+                &format!("{key}.dense_proj"),
+                dense,
+                max_dense_in,
+                EMBED_DIM,
+                EMBED_DIM,
+                !ln,
+            );
             if ln {
                 self.layernorm(&format!("{key}.dense_ln"), x)
             } else {
@@ -320,7 +448,14 @@ impl GraphBuilder {
         };
         let y = if balancing {
             let p = balanced_items(d);
-            let y = self.linear_items(&format!("{key}.item_proj"), sparse, max_items_in, p, balanced_items(MAX_DENSE), !ln);
+            let y = self.linear_items(
+                &format!("{key}.item_proj"),
+                sparse,
+                max_items_in,
+                p,
+                balanced_items(MAX_DENSE),
+                !ln,
+            );
             if ln {
                 self.layernorm_items(&format!("{key}.item_ln"), y)
             } else {
@@ -336,7 +471,14 @@ impl GraphBuilder {
         let size = self.axis_len(z);
         if size != d {
             let max_in = self.layout(z).max_len;
-            z = self.linear(&format!("{key}.out_proj"), &[(z, 0)], max_in, d, MAX_DENSE, !ln);
+            z = self.linear(
+                &format!("{key}.out_proj"),
+                &[(z, 0)],
+                max_in,
+                d,
+                MAX_DENSE,
+                !ln,
+            );
         }
         if ln {
             z = self.layernorm(&format!("{key}.ln"), z);
@@ -345,8 +487,22 @@ impl GraphBuilder {
     }
 
     /// `transformer`: item projection N -> s (+ LN(s)), then one attention encoder layer.
-    pub fn nasrec_transformer(&mut self, key: &str, sparse: &[(ValueId, usize)], max_items_in: usize, s: usize, ln: bool) -> ValueId {
-        let mut y = self.linear_items(&format!("{key}.item_proj"), sparse, max_items_in, s, MAX_ITEMS, !ln);
+    pub fn nasrec_transformer(
+        &mut self,
+        key: &str,
+        sparse: &[(ValueId, usize)],
+        max_items_in: usize,
+        s: usize,
+        ln: bool,
+    ) -> ValueId {
+        let mut y = self.linear_items(
+            &format!("{key}.item_proj"),
+            sparse,
+            max_items_in,
+            s,
+            MAX_ITEMS,
+            !ln,
+        );
         if ln {
             y = self.layernorm_items(&format!("{key}.item_ln"), y);
         }
@@ -354,8 +510,22 @@ impl GraphBuilder {
     }
 
     /// `linear-3d`: Linear(N -> s) on items -> LN(s) -> ReLU.
-    pub fn nasrec_linear_3d(&mut self, key: &str, sparse: &[(ValueId, usize)], max_items_in: usize, s: usize, ln: bool) -> ValueId {
-        let mut y = self.linear_items(&format!("{key}.fc"), sparse, max_items_in, s, MAX_ITEMS, !ln);
+    pub fn nasrec_linear_3d(
+        &mut self,
+        key: &str,
+        sparse: &[(ValueId, usize)],
+        max_items_in: usize,
+        s: usize,
+        ln: bool,
+    ) -> ValueId {
+        let mut y = self.linear_items(
+            &format!("{key}.fc"),
+            sparse,
+            max_items_in,
+            s,
+            MAX_ITEMS,
+            !ln,
+        );
         if ln {
             y = self.layernorm_items(&format!("{key}.ln"), y);
         }
@@ -364,7 +534,13 @@ impl GraphBuilder {
 
     /// Dense-to-sparse merger: Linear(d -> 8*16) (+ LN(128)), reshaped to `[B, 8, 16]` and
     /// appended to the sparse output on items.
-    pub fn nasrec_dense_to_sparse(&mut self, key: &str, dense: ValueId, sparse: ValueId, ln: bool) -> ValueId {
+    pub fn nasrec_dense_to_sparse(
+        &mut self,
+        key: &str,
+        dense: ValueId,
+        sparse: ValueId,
+        ln: bool,
+    ) -> ValueId {
         let n = DSI_ITEMS * EMBED_DIM;
         let mut y = self.linear(&format!("{key}.fc"), &[(dense, 0)], MAX_DENSE, n, n, !ln);
         if ln {
@@ -378,9 +554,22 @@ impl GraphBuilder {
 
     /// Sparse-to-dense merger: FM over the (pre-merge) sparse output, Linear(16 -> d) (+ LN(d));
     /// the caller adds it to the dense output.
-    pub fn nasrec_sparse_to_dense(&mut self, key: &str, sparse: ValueId, d: usize, ln: bool) -> ValueId {
+    pub fn nasrec_sparse_to_dense(
+        &mut self,
+        key: &str,
+        sparse: ValueId,
+        d: usize,
+        ln: bool,
+    ) -> ValueId {
         let f = self.fm(sparse);
-        let mut y = self.linear(&format!("{key}.fc"), &[(f, 0)], EMBED_DIM, d, MAX_DENSE, !ln);
+        let mut y = self.linear(
+            &format!("{key}.fc"),
+            &[(f, 0)],
+            EMBED_DIM,
+            d,
+            MAX_DENSE,
+            !ln,
+        );
         if ln {
             y = self.layernorm(&format!("{key}.ln"), y);
         }
@@ -389,7 +578,14 @@ impl GraphBuilder {
 
     /// The logit layer: Linear over `[dense, flattened sparse]` to one logit (with bias); the
     /// supernet's weight has `max_dense + max_items * E` rows.
-    pub fn logit_layer(&mut self, key: &str, dense: ValueId, sparse: ValueId, max_dense: usize, max_items: usize) -> ValueId {
+    pub fn logit_layer(
+        &mut self,
+        key: &str,
+        dense: ValueId,
+        sparse: ValueId,
+        max_dense: usize,
+        max_items: usize,
+    ) -> ValueId {
         let emb = match self.shape(sparse) {
             Shape::Items(_, e) => e,
             Shape::Flat(_) => 1,
@@ -397,6 +593,13 @@ impl GraphBuilder {
         let flat = self.flatten(sparse);
         let dense_max = max_dense.max(self.layout(dense).max_len);
         let flat_max = (max_items * emb).max(self.layout(flat).max_len);
-        self.linear(key, &[(dense, 0), (flat, dense_max)], dense_max + flat_max, 1, 1, true)
+        self.linear(
+            key,
+            &[(dense, 0), (flat, dense_max)],
+            dense_max + flat_max,
+            1,
+            1,
+            true,
+        )
     }
 }

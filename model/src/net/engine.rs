@@ -92,7 +92,10 @@ fn input_rows(graph: &Graph, inputs: &[ValueId]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn attention_params<'a, T: Real>(p: &'a [Array2<T>], ids: &super::graph::AttentionIds) -> ops::attention::AttentionParams<'a, T> {
+fn attention_params<'a, T: Real>(
+    p: &'a [Array2<T>],
+    ids: &super::graph::AttentionIds,
+) -> ops::attention::AttentionParams<'a, T> {
     ops::attention::AttentionParams {
         wq: p[ids.wq].view(),
         wk: p[ids.wk].view(),
@@ -115,7 +118,12 @@ fn attention_params<'a, T: Real>(p: &'a [Array2<T>], ids: &super::graph::Attenti
 
 /// Runs the graph forward on `dense` `[B, n_dense]` and `sparse` `[B, n_sparse]` (rows already
 /// inside their tables).
-pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Tape<T> {
+pub fn forward<T: Real>(
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+) -> Tape<T> {
     let batch = dense.nrows();
     let mut values: Vec<Tensor<T>> = Vec::with_capacity(graph.nodes.len());
     let mut caches: Vec<Cache<T>> = Vec::with_capacity(graph.nodes.len());
@@ -160,13 +168,22 @@ pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_
                 Tensor::Items(acc.unwrap_or_else(|| Array3::zeros((batch, w.ncols(), 0))))
             }
             Op::LayerNorm { x, g, b } => {
-                let (y, c) = ops::layernorm::forward(values[*x].flat(), col(&p.dense[*g]), col(&p.dense[*b]), real(LN_EPS));
+                let (y, c) = ops::layernorm::forward(
+                    values[*x].flat(),
+                    col(&p.dense[*g]),
+                    col(&p.dense[*b]),
+                    real(LN_EPS),
+                );
                 cache = Cache::LayerNorm(c);
                 Tensor::Flat(y)
             }
             Op::LayerNormItems { x, g, b } => {
-                let (y, c) =
-                    ops::layernorm::forward_items(values[*x].items(), col(&p.dense[*g]), col(&p.dense[*b]), real(LN_EPS));
+                let (y, c) = ops::layernorm::forward_items(
+                    values[*x].items(),
+                    col(&p.dense[*g]),
+                    col(&p.dense[*b]),
+                    real(LN_EPS),
+                );
                 cache = Cache::LayerNormItems(c);
                 Tensor::Items(y)
             }
@@ -197,12 +214,17 @@ pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_
                 let xv = values[*x].flat();
                 let wx = xv.ncols();
                 let mut y = Array2::zeros(g.raw_dim());
-                ndarray::Zip::from(y.slice_mut(s![.., ..wx])).and(g.slice(s![.., ..wx])).and(xv).for_each(|y, &g, &x| *y = g * x);
+                ndarray::Zip::from(y.slice_mut(s![.., ..wx]))
+                    .and(g.slice(s![.., ..wx]))
+                    .and(xv)
+                    .for_each(|y, &g, &x| *y = g * x);
                 Tensor::Flat(y)
             }
             Op::ConcatFeatures(inputs) => {
                 let views: Vec<ArrayView2<T>> = inputs.iter().map(|&x| values[x].flat()).collect();
-                Tensor::Flat(concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((batch, 0))))
+                Tensor::Flat(
+                    concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((batch, 0))),
+                )
             }
             Op::AsItem(x) => {
                 let xv = values[*x].flat();
@@ -212,7 +234,10 @@ pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_
                 let xv = values[*x].items();
                 let (b, n, e) = xv.dim();
                 let y = xv.as_standard_layout().into_owned();
-                Tensor::Flat(y.into_shape_with_order((b, n * e)).unwrap_or_else(|_| Array2::zeros((b, n * e))))
+                Tensor::Flat(
+                    y.into_shape_with_order((b, n * e))
+                        .unwrap_or_else(|_| Array2::zeros((b, n * e))),
+                )
             }
             Op::Unflatten(x) => {
                 let xv = values[*x].flat();
@@ -221,11 +246,16 @@ pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_
                     super::graph::Shape::Flat(f) => (f, 1),
                 };
                 let y = xv.as_standard_layout().into_owned();
-                Tensor::Items(y.into_shape_with_order((batch, n, e)).unwrap_or_else(|_| Array3::zeros((batch, n, e))))
+                Tensor::Items(
+                    y.into_shape_with_order((batch, n, e))
+                        .unwrap_or_else(|_| Array3::zeros((batch, n, e))),
+                )
             }
             Op::ConcatItems(inputs) => {
                 let views: Vec<ArrayView3<T>> = inputs.iter().map(|&x| values[x].items()).collect();
-                Tensor::Items(concatenate(Axis(1), &views).unwrap_or_else(|_| Array3::zeros((batch, 0, 0))))
+                Tensor::Items(
+                    concatenate(Axis(1), &views).unwrap_or_else(|_| Array3::zeros((batch, 0, 0))),
+                )
             }
             Op::Interaction(t) => Tensor::Flat(ops::interaction::forward(values[*t].items())),
             Op::Fm(x) => Tensor::Flat(ops::fm::forward(values[*x].items())),
@@ -237,7 +267,11 @@ pub fn forward<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_
             }
             Op::SumFeatures { x, scale } => {
                 let sc: T = real(*scale);
-                let y = values[*x].flat().sum_axis(Axis(1)).mapv(|v| v * sc).insert_axis(Axis(1));
+                let y = values[*x]
+                    .flat()
+                    .sum_axis(Axis(1))
+                    .mapv(|v| v * sc)
+                    .insert_axis(Axis(1));
                 Tensor::Flat(y)
             }
         };
@@ -258,7 +292,13 @@ pub struct GradsMut<'a, T> {
 /// Mutable references to distinct elements of a slice (ids must be distinct).
 fn distinct_mut<'a, A>(items: &'a mut [A], ids: &[usize]) -> Vec<&'a mut A> {
     let mut slots: Vec<Option<&'a mut A>> = items.iter_mut().map(Some).collect();
-    ids.iter().map(|&i| slots[i].take().expect("graph invariant: parameter ids are distinct")).collect()
+    ids.iter()
+        .map(|&i| {
+            slots[i]
+                .take()
+                .expect("graph invariant: parameter ids are distinct")
+        })
+        .collect()
 }
 
 fn add_grad<T: Real>(grads: &mut [Option<Tensor<T>>], v: ValueId, g: Tensor<T>) {
@@ -281,7 +321,9 @@ pub fn backward<T: Real>(
     let mut grads: Vec<Option<Tensor<T>>> = (0..n).map(|_| None).collect();
     grads[graph.logit] = Some(Tensor::Flat(dlogit.to_owned().insert_axis(Axis(1))));
     for idx in (0..n).rev() {
-        let Some(dy) = grads[idx].take() else { continue };
+        let Some(dy) = grads[idx].take() else {
+            continue;
+        };
         let node = &graph.nodes[idx];
         match &node.op {
             Op::DenseInput => {}
@@ -364,24 +406,43 @@ pub fn backward<T: Real>(
                 }
             }
             Op::LayerNorm { x, g, b } => {
-                let Cache::LayerNorm(c) = &tape.caches[idx] else { panic!("graph invariant: layernorm cache") };
+                let Cache::LayerNorm(c) = &tape.caches[idx] else {
+                    panic!("graph invariant: layernorm cache")
+                };
                 let mut m = distinct_mut(out.dense, &[*g, *b]);
                 let (dg, db) = m.split_at_mut(1);
-                let dx = ops::layernorm::backward(c, col(&p.dense[*g]), dy.flat(), dg[0].column_mut(0), db[0].column_mut(0));
+                let dx = ops::layernorm::backward(
+                    c,
+                    col(&p.dense[*g]),
+                    dy.flat(),
+                    dg[0].column_mut(0),
+                    db[0].column_mut(0),
+                );
                 add_grad(&mut grads, *x, Tensor::Flat(dx));
             }
             Op::LayerNormItems { x, g, b } => {
-                let Cache::LayerNormItems(c) = &tape.caches[idx] else { panic!("graph invariant: layernorm cache") };
+                let Cache::LayerNormItems(c) = &tape.caches[idx] else {
+                    panic!("graph invariant: layernorm cache")
+                };
                 let mut m = distinct_mut(out.dense, &[*g, *b]);
                 let (dg, db) = m.split_at_mut(1);
-                let dx =
-                    ops::layernorm::backward_items(c, col(&p.dense[*g]), dy.items(), dg[0].column_mut(0), db[0].column_mut(0));
+                let dx = ops::layernorm::backward_items(
+                    c,
+                    col(&p.dense[*g]),
+                    dy.items(),
+                    dg[0].column_mut(0),
+                    db[0].column_mut(0),
+                );
                 add_grad(&mut grads, *x, Tensor::Items(dx));
             }
             Op::Relu(x) => {
                 let g = match (&tape.values[idx], &dy) {
-                    (Tensor::Flat(y), Tensor::Flat(d)) => Tensor::Flat(ops::activation::relu_backward(y.view(), d.view())),
-                    (Tensor::Items(y), Tensor::Items(d)) => Tensor::Items(ops::activation::relu_backward(y.view(), d.view())),
+                    (Tensor::Flat(y), Tensor::Flat(d)) => {
+                        Tensor::Flat(ops::activation::relu_backward(y.view(), d.view()))
+                    }
+                    (Tensor::Items(y), Tensor::Items(d)) => {
+                        Tensor::Items(ops::activation::relu_backward(y.view(), d.view()))
+                    }
                     _ => panic!("graph invariant: relu kinds"),
                 };
                 add_grad(&mut grads, *x, g);
@@ -408,38 +469,60 @@ pub fn backward<T: Real>(
                 let xv = tape.values[*x].flat();
                 let wx = xv.ncols();
                 let mut dgate = Array2::zeros(g.raw_dim());
-                ndarray::Zip::from(dgate.slice_mut(s![.., ..wx])).and(d.slice(s![.., ..wx])).and(xv).for_each(|o, &d, &x| *o = d * x);
+                ndarray::Zip::from(dgate.slice_mut(s![.., ..wx]))
+                    .and(d.slice(s![.., ..wx]))
+                    .and(xv)
+                    .for_each(|o, &d, &x| *o = d * x);
                 let mut dx = Array2::zeros(xv.raw_dim());
-                ndarray::Zip::from(&mut dx).and(d.slice(s![.., ..wx])).and(g.slice(s![.., ..wx])).for_each(|o, &d, &g| *o = d * g);
+                ndarray::Zip::from(&mut dx)
+                    .and(d.slice(s![.., ..wx]))
+                    .and(g.slice(s![.., ..wx]))
+                    .for_each(|o, &d, &g| *o = d * g);
                 add_grad(&mut grads, *gate, Tensor::Flat(dgate));
                 add_grad(&mut grads, *x, Tensor::Flat(dx));
             }
             Op::ConcatFeatures(inputs) => {
                 let d = dy.flat();
                 for (&x, (r0, r1)) in inputs.iter().zip(input_rows(graph, inputs)) {
-                    add_grad(&mut grads, x, Tensor::Flat(d.slice(s![.., r0..r1]).to_owned()));
+                    add_grad(
+                        &mut grads,
+                        x,
+                        Tensor::Flat(d.slice(s![.., r0..r1]).to_owned()),
+                    );
                 }
             }
             Op::AsItem(x) => {
                 let d = dy.items();
-                add_grad(&mut grads, *x, Tensor::Flat(d.index_axis(Axis(1), 0).to_owned()));
+                add_grad(
+                    &mut grads,
+                    *x,
+                    Tensor::Flat(d.index_axis(Axis(1), 0).to_owned()),
+                );
             }
             Op::Flatten(x) => {
                 let (b, n, e) = tape.values[*x].items().dim();
                 let d = dy.flat().as_standard_layout().into_owned();
-                let d3 = d.into_shape_with_order((b, n, e)).unwrap_or_else(|_| Array3::zeros((b, n, e)));
+                let d3 = d
+                    .into_shape_with_order((b, n, e))
+                    .unwrap_or_else(|_| Array3::zeros((b, n, e)));
                 add_grad(&mut grads, *x, Tensor::Items(d3));
             }
             Op::Unflatten(x) => {
                 let (b, n, e) = dy.items().dim();
                 let d = dy.items().as_standard_layout().into_owned();
-                let d2 = d.into_shape_with_order((b, n * e)).unwrap_or_else(|_| Array2::zeros((b, n * e)));
+                let d2 = d
+                    .into_shape_with_order((b, n * e))
+                    .unwrap_or_else(|_| Array2::zeros((b, n * e)));
                 add_grad(&mut grads, *x, Tensor::Flat(d2));
             }
             Op::ConcatItems(inputs) => {
                 let d = dy.items();
                 for (&x, (r0, r1)) in inputs.iter().zip(input_rows(graph, inputs)) {
-                    add_grad(&mut grads, x, Tensor::Items(d.slice(s![.., r0..r1, ..]).to_owned()));
+                    add_grad(
+                        &mut grads,
+                        x,
+                        Tensor::Items(d.slice(s![.., r0..r1, ..]).to_owned()),
+                    );
                 }
             }
             Op::Interaction(t) => {
@@ -451,11 +534,27 @@ pub fn backward<T: Real>(
                 add_grad(&mut grads, *x, Tensor::Items(dx));
             }
             Op::Attention { x, params } => {
-                let Cache::Attention(c) = &tape.caches[idx] else { panic!("graph invariant: attention cache") };
+                let Cache::Attention(c) = &tape.caches[idx] else {
+                    panic!("graph invariant: attention cache")
+                };
                 let ap = attention_params(p.dense, params);
                 let ids = [
-                    params.wq, params.wk, params.wv, params.wo, params.bq, params.bk, params.bv, params.bo, params.ln1_g,
-                    params.ln1_b, params.w1, params.b1, params.w2, params.b2, params.ln2_g, params.ln2_b,
+                    params.wq,
+                    params.wk,
+                    params.wv,
+                    params.wo,
+                    params.bq,
+                    params.bk,
+                    params.bv,
+                    params.bo,
+                    params.ln1_g,
+                    params.ln1_b,
+                    params.w1,
+                    params.b1,
+                    params.w2,
+                    params.b2,
+                    params.ln2_g,
+                    params.ln2_b,
                 ];
                 let mut m = distinct_mut(out.dense, &ids).into_iter();
                 let mut next = || m.next().expect("graph invariant: 16 attention grads");

@@ -23,13 +23,20 @@ pub struct GenotypeBuild {
 }
 
 fn invalid(message: String) -> ModelError {
-    ModelError::InvalidGenotype { origin: "network".to_string(), message }
+    ModelError::InvalidGenotype {
+        origin: "network".to_string(),
+        message,
+    }
 }
 
 /// Checks everything the network builder relies on; the messages name the block and key.
 pub fn check_genotype(g: &Genotype) -> Result<SearchSpace> {
-    let space = SearchSpace::from_name(&g.config)
-        .ok_or_else(|| invalid(format!("config \"{}\" is not one of autoctr, xlarge, small, full", g.config)))?;
+    let space = SearchSpace::from_name(&g.config).ok_or_else(|| {
+        invalid(format!(
+            "config \"{}\" is not one of autoctr, xlarge, small, full",
+            g.config
+        ))
+    })?;
     if g.micro.len() != g.num_blocks || g.macro_.len() != g.num_blocks || g.num_blocks == 0 {
         return Err(invalid(format!(
             "num_blocks = {} but micro has {} and macro {} entries (must be equal and >= 1)",
@@ -45,12 +52,19 @@ pub fn check_genotype(g: &Genotype) -> Result<SearchSpace> {
                 return Err(invalid(format!("block {i}: macro.{key} is empty")));
             }
             if let Some(&k) = list.iter().find(|&&k| k > i) {
-                return Err(invalid(format!("block {i}: macro.{key} = {k} is not an earlier output (allowed 0..={i})")));
+                return Err(invalid(format!(
+                    "block {i}: macro.{key} = {k} is not an earlier output (allowed 0..={i})"
+                )));
             }
         }
-        for (key, list) in [("dense_left_idx", &ma.dense_left_idx), ("dense_right_idx", &ma.dense_right_idx)] {
+        for (key, list) in [
+            ("dense_left_idx", &ma.dense_left_idx),
+            ("dense_right_idx", &ma.dense_right_idx),
+        ] {
             if list.len() != 1 || list[0] > i {
-                return Err(invalid(format!("block {i}: macro.{key} = {list:?} must be one index in 0..={i}")));
+                return Err(invalid(format!(
+                    "block {i}: macro.{key} = {list:?} must be one index in 0..={i}"
+                )));
             }
         }
         let mut n_dense_nodes = 0;
@@ -75,10 +89,14 @@ pub fn check_genotype(g: &Genotype) -> Result<SearchSpace> {
             )));
         }
         if mi.dense_in_dims == 0 || mi.sparse_in_dims == 0 {
-            return Err(invalid(format!("block {i}: micro.dense_in_dims and sparse_in_dims must be >= 1")));
+            return Err(invalid(format!(
+                "block {i}: micro.dense_in_dims and sparse_in_dims must be >= 1"
+            )));
         }
         if mi.dense_sparse_interact > 1 || mi.deep_fm > 1 {
-            return Err(invalid(format!("block {i}: micro.dense_sparse_interact and deep_fm must be 0 or 1")));
+            return Err(invalid(format!(
+                "block {i}: micro.dense_sparse_interact and deep_fm must be 0 or 1"
+            )));
         }
     }
     Ok(space)
@@ -103,7 +121,12 @@ fn max_sparse_items(k: usize, n_sparse: usize) -> usize {
 }
 
 /// Compiles `g` for `n_dense` dense and `n_sparse` categorical features.
-pub fn compile_genotype(g: &Genotype, n_dense: usize, n_sparse: usize, opts: GenotypeBuild) -> Result<Graph> {
+pub fn compile_genotype(
+    g: &Genotype,
+    n_dense: usize,
+    n_sparse: usize,
+    opts: GenotypeBuild,
+) -> Result<Graph> {
     let space = check_genotype(g)?;
     let nodes = space.nodes();
     let ln = opts.layernorm;
@@ -115,14 +138,32 @@ pub fn compile_genotype(g: &Genotype, n_dense: usize, n_sparse: usize, opts: Gen
     // Left/right inputs of the binary operators are at most this wide.
     let max_lr = n_dense.max(MAX_DENSE);
     for (i, (mi, ma)) in g.micro.iter().zip(&g.macro_).enumerate() {
-        let dense_off: Vec<usize> =
-            (0..=i).scan(0, |acc, k| { let o = *acc; *acc += max_dense_width(k, n_dense); Some(o) }).collect();
-        let sparse_off: Vec<usize> =
-            (0..=i).scan(0, |acc, k| { let o = *acc; *acc += max_sparse_items(k, n_sparse); Some(o) }).collect();
+        let dense_off: Vec<usize> = (0..=i)
+            .scan(0, |acc, k| {
+                let o = *acc;
+                *acc += max_dense_width(k, n_dense);
+                Some(o)
+            })
+            .collect();
+        let sparse_off: Vec<usize> = (0..=i)
+            .scan(0, |acc, k| {
+                let o = *acc;
+                *acc += max_sparse_items(k, n_sparse);
+                Some(o)
+            })
+            .collect();
         let max_dense_in: usize = (0..=i).map(|k| max_dense_width(k, n_dense)).sum();
         let max_items_in: usize = (0..=i).map(|k| max_sparse_items(k, n_sparse)).sum();
-        let dense_in: Vec<(ValueId, usize)> = ma.dense_idx.iter().map(|&k| (dense_outs[k], dense_off[k])).collect();
-        let sparse_in: Vec<(ValueId, usize)> = ma.sparse_idx.iter().map(|&k| (sparse_outs[k], sparse_off[k])).collect();
+        let dense_in: Vec<(ValueId, usize)> = ma
+            .dense_idx
+            .iter()
+            .map(|&k| (dense_outs[k], dense_off[k]))
+            .collect();
+        let sparse_in: Vec<(ValueId, usize)> = ma
+            .sparse_idx
+            .iter()
+            .map(|&k| (sparse_outs[k], sparse_off[k]))
+            .collect();
         let left = dense_outs[ma.dense_left_idx[0]];
         let right = dense_outs[ma.dense_right_idx[0]];
         let (d, s) = (mi.dense_in_dims, mi.sparse_in_dims);
@@ -132,7 +173,9 @@ pub fn compile_genotype(g: &Genotype, n_dense: usize, n_sparse: usize, opts: Gen
             let op = nodes[n];
             let key = format!("b{i}.{}", op.reference_name());
             match op {
-                NodeOp::Linear2d => dense_nodes.push(b.nasrec_linear_2d(&key, &dense_in, max_dense_in, d, ln)),
+                NodeOp::Linear2d => {
+                    dense_nodes.push(b.nasrec_linear_2d(&key, &dense_in, max_dense_in, d, ln))
+                }
                 NodeOp::DotProduct => dense_nodes.push(b.nasrec_dot_product(
                     &key,
                     &dense_in,
@@ -143,10 +186,16 @@ pub fn compile_genotype(g: &Genotype, n_dense: usize, n_sparse: usize, opts: Gen
                     ln,
                     opts.operator_balancing,
                 )),
-                NodeOp::SigmoidGating => dense_nodes.push(b.nasrec_gating(&key, left, right, d, max_lr, ln)),
+                NodeOp::SigmoidGating => {
+                    dense_nodes.push(b.nasrec_gating(&key, left, right, d, max_lr, ln))
+                }
                 NodeOp::Sum => dense_nodes.push(b.nasrec_sum(&key, left, right, d, max_lr, ln)),
-                NodeOp::Transformer => sparse_nodes.push(b.nasrec_transformer(&key, &sparse_in, max_items_in, s, ln)),
-                NodeOp::Linear3d => sparse_nodes.push(b.nasrec_linear_3d(&key, &sparse_in, max_items_in, s, ln)),
+                NodeOp::Transformer => {
+                    sparse_nodes.push(b.nasrec_transformer(&key, &sparse_in, max_items_in, s, ln))
+                }
+                NodeOp::Linear3d => {
+                    sparse_nodes.push(b.nasrec_linear_3d(&key, &sparse_in, max_items_in, s, ln))
+                }
             }
         }
         let dense_nodes_sum = b.add_padded(&dense_nodes);
@@ -168,6 +217,12 @@ pub fn compile_genotype(g: &Genotype, n_dense: usize, n_sparse: usize, opts: Gen
         sparse_outs.push(sparse_out);
     }
     let last = dense_outs.len() - 1;
-    let logit = b.logit_layer("head", dense_outs[last], sparse_outs[last], MAX_DENSE, MAX_ITEMS + DSI_ITEMS);
+    let logit = b.logit_layer(
+        "head",
+        dense_outs[last],
+        sparse_outs[last],
+        MAX_DENSE,
+        MAX_ITEMS + DSI_ITEMS,
+    );
     Ok(b.finish(logit))
 }

@@ -45,8 +45,19 @@ pub struct Layout {
 impl Layout {
     /// Compact positions `0..len` at max positions `0..len` of an axis of `max_len`.
     pub fn leading(len: usize, max_len: usize) -> Self {
-        let runs = if len == 0 { Vec::new() } else { vec![RowRun { compact_start: 0, max_start: 0, len }] };
-        Layout { runs, max_len: max_len.max(len) }
+        let runs = if len == 0 {
+            Vec::new()
+        } else {
+            vec![RowRun {
+                compact_start: 0,
+                max_start: 0,
+                len,
+            }]
+        };
+        Layout {
+            runs,
+            max_len: max_len.max(len),
+        }
     }
 }
 
@@ -330,7 +341,13 @@ pub struct GraphBuilder {
 impl GraphBuilder {
     /// An empty graph for a data set with `n_dense` dense and `n_sparse` categorical features.
     pub fn new(n_dense: usize, n_sparse: usize) -> Self {
-        GraphBuilder { nodes: Vec::new(), params: Vec::new(), embed_dims: Vec::new(), n_dense, n_sparse }
+        GraphBuilder {
+            nodes: Vec::new(),
+            params: Vec::new(),
+            embed_dims: Vec::new(),
+            n_dense,
+            n_sparse,
+        }
     }
 
     /// Shape of a value.
@@ -365,13 +382,27 @@ impl GraphBuilder {
         is_matrix: bool,
     ) -> ParamId {
         let max_shape = (max_shape.0.max(shape.0), max_shape.1.max(shape.1));
-        self.params.push(ParamSpec { key, init, shape, max_shape, row_runs, is_matrix });
+        self.params.push(ParamSpec {
+            key,
+            init,
+            shape,
+            max_shape,
+            row_runs,
+            is_matrix,
+        });
         self.params.len() - 1
     }
 
     /// A vector parameter of `len` entries at the leading positions of `max_len` (stored `[len, 1]`).
     pub fn vector(&mut self, key: String, init: Init, layout: &Layout, len: usize) -> ParamId {
-        self.param(key, init, (len, 1), (layout.max_len, 1), layout.runs.clone(), false)
+        self.param(
+            key,
+            init,
+            (len, 1),
+            (layout.max_len, 1),
+            layout.runs.clone(),
+            false,
+        )
     }
 
     /// The raw dense input value.
@@ -384,7 +415,13 @@ impl GraphBuilder {
     pub fn embed(&mut self, dim: usize) -> ValueId {
         self.embed_dims.push(dim);
         let n = self.n_sparse;
-        self.push(Op::Embed { group: self.embed_dims.len() - 1 }, Shape::Items(n, dim), Layout::leading(n, n))
+        self.push(
+            Op::Embed {
+                group: self.embed_dims.len() - 1,
+            },
+            Shape::Items(n, dim),
+            Layout::leading(n, n),
+        )
     }
 
     /// Finishes the graph with `logit` (`[B, 1]`) as its output. Nodes the logit does not depend
@@ -451,7 +488,11 @@ pub fn concat_runs(layouts: &[(&Layout, usize)], compact_lens: &[usize]) -> Vec<
     let mut compact_off = 0;
     for ((layout, max_off), len) in layouts.iter().zip(compact_lens) {
         for r in &layout.runs {
-            runs.push(RowRun { compact_start: compact_off + r.compact_start, max_start: max_off + r.max_start, len: r.len });
+            runs.push(RowRun {
+                compact_start: compact_off + r.compact_start,
+                max_start: max_off + r.max_start,
+                len: r.len,
+            });
         }
         compact_off += len;
     }

@@ -30,8 +30,14 @@ pub struct NetModel {
 pub type NasrecModel = NetModel;
 
 /// Rows outside their table count as the out-of-vocabulary row 0 (copying only if any is).
-pub(crate) fn sanitize_rows<'a>(sparse: &'a Array2<u32>, table_rows: &[usize]) -> CowArray<'a, u32, Ix2> {
-    let bad = sparse.rows().into_iter().any(|r| r.iter().zip(table_rows).any(|(&v, &n)| v as usize >= n));
+pub(crate) fn sanitize_rows<'a>(
+    sparse: &'a Array2<u32>,
+    table_rows: &[usize],
+) -> CowArray<'a, u32, Ix2> {
+    let bad = sparse
+        .rows()
+        .into_iter()
+        .any(|r| r.iter().zip(table_rows).any(|(&v, &n)| v as usize >= n));
     if !bad {
         return CowArray::from(sparse.view());
     }
@@ -49,10 +55,30 @@ pub(crate) fn sanitize_rows<'a>(sparse: &'a Array2<u32>, table_rows: &[usize]) -
 /// Checks that a batch matches the network's inputs (a programming error of the caller if not:
 /// batches come from the same schema the model was built for).
 pub(crate) fn assert_batch(graph: &Graph, batch: &Batch) {
-    assert_eq!(batch.dense.ncols(), graph.n_dense, "batch has {} dense features, the model was built for {}", batch.dense.ncols(), graph.n_dense);
-    assert_eq!(batch.sparse.ncols(), graph.n_sparse, "batch has {} categorical fields, the model was built for {}", batch.sparse.ncols(), graph.n_sparse);
-    assert_eq!(batch.labels.len(), batch.dense.nrows(), "batch labels and rows differ");
-    assert_eq!(batch.sparse.nrows(), batch.dense.nrows(), "batch dense and sparse rows differ");
+    assert_eq!(
+        batch.dense.ncols(),
+        graph.n_dense,
+        "batch has {} dense features, the model was built for {}",
+        batch.dense.ncols(),
+        graph.n_dense
+    );
+    assert_eq!(
+        batch.sparse.ncols(),
+        graph.n_sparse,
+        "batch has {} categorical fields, the model was built for {}",
+        batch.sparse.ncols(),
+        graph.n_sparse
+    );
+    assert_eq!(
+        batch.labels.len(),
+        batch.dense.nrows(),
+        "batch labels and rows differ"
+    );
+    assert_eq!(
+        batch.sparse.nrows(),
+        batch.dense.nrows(),
+        "batch dense and sparse rows differ"
+    );
 }
 
 /// Global-norm clipping and one Adagrad update of `net` with `grads`; returns the norm before
@@ -65,7 +91,11 @@ pub(crate) fn optimizer_step(
     grads: &NetGrads<f32>,
     hyper: &StepHyper,
 ) -> f32 {
-    let mut sq: f64 = grads.dense.iter().map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[]))).sum();
+    let mut sq: f64 = grads
+        .dense
+        .iter()
+        .map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[])))
+        .sum();
     for group in &grads.tables {
         for f in group {
             sq += f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>();
@@ -80,10 +110,16 @@ pub(crate) fn optimizer_step(
         .zip(grads.dense.par_iter())
         .enumerate()
         .for_each(|(t, ((p, a), g))| {
-            let wd = if specs[t].is_matrix { hyper.weight_decay } else { 0.0 };
-            if let (Some(p), Some(a), Some(g)) =
-                (p.as_slice_memory_order_mut(), a.as_slice_memory_order_mut(), g.as_slice_memory_order())
-            {
+            let wd = if specs[t].is_matrix {
+                hyper.weight_decay
+            } else {
+                0.0
+            };
+            if let (Some(p), Some(a), Some(g)) = (
+                p.as_slice_memory_order_mut(),
+                a.as_slice_memory_order_mut(),
+                g.as_slice_memory_order(),
+            ) {
                 adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
             }
         });
@@ -105,7 +141,12 @@ pub(crate) fn optimizer_step(
 
 impl NetModel {
     /// A freshly initialised model of `graph` for `schema`.
-    pub fn new(name: impl Into<String>, graph: Graph, schema: &DataSchema, seed: u64) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        graph: Graph,
+        schema: &DataSchema,
+        seed: u64,
+    ) -> Result<Self> {
         check_schema(schema)?;
         let net = Network::init(graph, schema, seed)?;
         Ok(Self::from_network(name.into(), net))
@@ -113,9 +154,23 @@ impl NetModel {
 
     /// Wraps parameter values with zero optimizer state.
     pub(crate) fn from_network(name: String, net: Network<f32>) -> Self {
-        let dense_accum = net.dense.iter().map(|a| Array2::zeros(a.raw_dim())).collect();
-        let table_accum = net.tables.iter().map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect()).collect();
-        NetModel { name, net, dense_accum, table_accum, work: Vec::new() }
+        let dense_accum = net
+            .dense
+            .iter()
+            .map(|a| Array2::zeros(a.raw_dim()))
+            .collect();
+        let table_accum = net
+            .tables
+            .iter()
+            .map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect())
+            .collect();
+        NetModel {
+            name,
+            net,
+            dense_accum,
+            table_accum,
+            work: Vec::new(),
+        }
     }
 
     /// The model's name (`nasrec:<config>` or a baseline's name).
@@ -147,19 +202,46 @@ impl NetModel {
 impl CtrModel for NetModel {
     fn train_step(&mut self, batch: &Batch, hyper: &StepHyper) -> StepStats {
         assert_batch(&self.net.graph, batch);
-        let table_rows: Vec<usize> = self.net.tables.first().map(|g| g.iter().map(|t| t.nrows()).collect()).unwrap_or_default();
+        if batch.is_empty() {
+            return StepStats { loss: 0.0, grad_norm: 0.0 };
+        }
+        let table_rows: Vec<usize> = self
+            .net
+            .tables
+            .first()
+            .map(|g| g.iter().map(|t| t.nrows()).collect())
+            .unwrap_or_default();
         let sparse = sanitize_rows(&batch.sparse, &table_rows);
-        let loss = self.net.loss_grads(batch.dense.view(), sparse.view(), batch.labels.view(), &mut self.work);
+        let loss = self.net.loss_grads(
+            batch.dense.view(),
+            sparse.view(),
+            batch.labels.view(),
+            &mut self.work,
+        );
         let Some(grads) = self.work.first() else {
-            return StepStats { loss, grad_norm: 0.0 };
+            return StepStats {
+                loss,
+                grad_norm: 0.0,
+            };
         };
-        let grad_norm = optimizer_step(&mut self.net, &mut self.dense_accum, &mut self.table_accum, grads, hyper);
+        let grad_norm = optimizer_step(
+            &mut self.net,
+            &mut self.dense_accum,
+            &mut self.table_accum,
+            grads,
+            hyper,
+        );
         StepStats { loss, grad_norm }
     }
 
     fn predict_logits(&self, batch: &Batch) -> Array1<f32> {
         assert_batch(&self.net.graph, batch);
-        let table_rows: Vec<usize> = self.net.tables.first().map(|g| g.iter().map(|t| t.nrows()).collect()).unwrap_or_default();
+        let table_rows: Vec<usize> = self
+            .net
+            .tables
+            .first()
+            .map(|g| g.iter().map(|t| t.nrows()).collect())
+            .unwrap_or_default();
         let sparse = sanitize_rows(&batch.sparse, &table_rows);
         self.net.logits(batch.dense.view(), sparse.view())
     }
@@ -172,11 +254,23 @@ impl CtrModel for NetModel {
     }
 
     fn save_state(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        state_io::write_state(out, &self.name, &self.net, &self.dense_accum, &self.table_accum)
+        state_io::write_state(
+            out,
+            &self.name,
+            &self.net,
+            &self.dense_accum,
+            &self.table_accum,
+        )
     }
 
     fn load_state(&mut self, input: &mut dyn std::io::Read) -> Result<()> {
-        let (dense, dense_accum, tables, table_accum) = state_io::read_state(input, &self.name, &self.net, &self.dense_accum, &self.table_accum)?;
+        let (dense, dense_accum, tables, table_accum) = state_io::read_state(
+            input,
+            &self.name,
+            &self.net,
+            &self.dense_accum,
+            &self.table_accum,
+        )?;
         self.net.dense = dense;
         self.net.tables = tables;
         self.dense_accum = dense_accum;

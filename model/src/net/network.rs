@@ -52,7 +52,11 @@ impl<T: Real> Network<T> {
     /// LayerNorm gain 1 (0.17 in the transformer), xavier-normal embeddings.
     pub fn init(graph: Graph, schema: &DataSchema, seed: u64) -> Result<Self> {
         check_schema(schema)?;
-        let dense = graph.params.iter().map(|p| init_tensor(p.init, p.shape, seed, &p.key)).collect();
+        let dense = graph
+            .params
+            .iter()
+            .map(|p| init_tensor(p.init, p.shape, seed, &p.key))
+            .collect();
         let tables = graph
             .embed_dims
             .iter()
@@ -66,7 +70,11 @@ impl<T: Real> Network<T> {
                     .collect()
             })
             .collect();
-        Ok(Network { graph, dense, tables })
+        Ok(Network {
+            graph,
+            dense,
+            tables,
+        })
     }
 
     /// Zero gradients shaped like this network.
@@ -76,7 +84,10 @@ impl<T: Real> Network<T> {
 
     /// The parameters as the engine reads them.
     pub fn params(&self) -> ParamsRef<'_, T> {
-        ParamsRef { dense: &self.dense, tables: &self.tables }
+        ParamsRef {
+            dense: &self.dense,
+            tables: &self.tables,
+        }
     }
 
     /// Logits of one chunk.
@@ -97,7 +108,14 @@ impl<T: Real> Network<T> {
         labels: ArrayView1<'_, T>,
         chunk_grads: &mut Vec<NetGrads<T>>,
     ) -> T {
-        batch_loss_grads(&self.graph, self.params(), dense, sparse, labels, chunk_grads)
+        batch_loss_grads(
+            &self.graph,
+            self.params(),
+            dense,
+            sparse,
+            labels,
+            chunk_grads,
+        )
     }
 
     /// Mean BCE loss of one chunk and its gradients added (+=) into `grads`, with d loss scaled by
@@ -110,119 +128,161 @@ impl<T: Real> Network<T> {
         scale: T,
         grads: &mut NetGrads<T>,
     ) -> T {
-        chunk_loss_grads(&self.graph, self.params(), dense, sparse, labels, scale, grads)
+        chunk_loss_grads(
+            &self.graph,
+            self.params(),
+            dense,
+            sparse,
+            labels,
+            scale,
+            grads,
+        )
     }
 }
 
 /// Zero gradients shaped like `graph`'s parameters.
 pub fn zero_grads<T: Real>(graph: &Graph) -> NetGrads<T> {
     NetGrads {
-        dense: graph.params.iter().map(|p| Array2::zeros(p.shape)).collect(),
-        tables: graph.embed_dims.iter().map(|&dim| (0..graph.n_sparse).map(|_| SparseRowGrad::new(dim)).collect()).collect(),
+        dense: graph
+            .params
+            .iter()
+            .map(|p| Array2::zeros(p.shape))
+            .collect(),
+        tables: graph
+            .embed_dims
+            .iter()
+            .map(|&dim| {
+                (0..graph.n_sparse)
+                    .map(|_| SparseRowGrad::new(dim))
+                    .collect()
+            })
+            .collect(),
     }
 }
 
 /// Mean BCE loss of one chunk; gradients (d loss scaled by `scale`) added into `grads`.
 pub fn chunk_loss_grads<T: Real>(
-        graph: &Graph,
-        p: ParamsRef<'_, T>,
-        dense: ArrayView2<'_, T>,
-        sparse: ArrayView2<'_, u32>,
-        labels: ArrayView1<'_, T>,
-        scale: T,
-        grads: &mut NetGrads<T>,
-    ) -> T {
-        let tape = engine::forward(graph, p, dense, sparse);
-        let logits = tape.logits(graph);
-        let (loss, mut dlogit) = ops::loss::bce_with_logits(logits.view(), labels);
-        dlogit.mapv_inplace(|v| v * scale);
-        engine::backward(
-            graph,
-            p,
-            &tape,
-            sparse,
-            dlogit.view(),
-            GradsMut { dense: &mut grads.dense, tables: &mut grads.tables },
-        );
-        loss
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+    labels: ArrayView1<'_, T>,
+    scale: T,
+    grads: &mut NetGrads<T>,
+) -> T {
+    let tape = engine::forward(graph, p, dense, sparse);
+    let logits = tape.logits(graph);
+    let (loss, mut dlogit) = ops::loss::bce_with_logits(logits.view(), labels);
+    dlogit.mapv_inplace(|v| v * scale);
+    engine::backward(
+        graph,
+        p,
+        &tape,
+        sparse,
+        dlogit.view(),
+        GradsMut {
+            dense: &mut grads.dense,
+            tables: &mut grads.tables,
+        },
+    );
+    loss
 }
 
 /// Logits of a whole batch (chunked, parallel, deterministic).
-pub fn batch_logits<T: Real>(graph: &Graph, p: ParamsRef<'_, T>, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Array1<T> {
-        let n = dense.nrows();
-        let chunks: Vec<(usize, usize)> = (0..n.div_ceil(CHUNK_ROWS)).map(|c| (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n))).collect();
-        let parts: Vec<Array1<T>> = chunks
-            .par_iter()
-            .map(|&(a, b)| engine::forward(graph, p, dense.slice(s![a..b, ..]), sparse.slice(s![a..b, ..])).logits(graph))
-            .collect();
-        let mut out = Array1::zeros(n);
-        for (&(a, b), part) in chunks.iter().zip(parts) {
-            out.slice_mut(s![a..b]).assign(&part);
-        }
-        out
+pub fn batch_logits<T: Real>(
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+) -> Array1<T> {
+    let n = dense.nrows();
+    let chunks: Vec<(usize, usize)> = (0..n.div_ceil(CHUNK_ROWS))
+        .map(|c| (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n)))
+        .collect();
+    let parts: Vec<Array1<T>> = chunks
+        .par_iter()
+        .map(|&(a, b)| {
+            engine::forward(
+                graph,
+                p,
+                dense.slice(s![a..b, ..]),
+                sparse.slice(s![a..b, ..]),
+            )
+            .logits(graph)
+        })
+        .collect();
+    let mut out = Array1::zeros(n);
+    for (&(a, b), part) in chunks.iter().zip(parts) {
+        out.slice_mut(s![a..b]).assign(&part);
+    }
+    out
 }
 
 /// Mean loss of a whole batch and its gradients (written into `chunk_grads[0]`; the others are
 /// per-chunk workspaces, grown as needed). Chunks run in parallel and are reduced in order.
 pub fn batch_loss_grads<T: Real>(
-        graph: &Graph,
-        p: ParamsRef<'_, T>,
-        dense: ArrayView2<'_, T>,
-        sparse: ArrayView2<'_, u32>,
-        labels: ArrayView1<'_, T>,
-        chunk_grads: &mut Vec<NetGrads<T>>,
-    ) -> T {
-        let n = dense.nrows();
-        let n_chunks = n.div_ceil(CHUNK_ROWS).max(1);
-        while chunk_grads.len() < n_chunks {
-            chunk_grads.push(zero_grads(graph));
-        }
-        let total: T = real(n.max(1) as f64);
-        let losses: Vec<T> = chunk_grads[..n_chunks]
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+    labels: ArrayView1<'_, T>,
+    chunk_grads: &mut Vec<NetGrads<T>>,
+) -> T {
+    let n = dense.nrows();
+    let n_chunks = n.div_ceil(CHUNK_ROWS).max(1);
+    while chunk_grads.len() < n_chunks {
+        chunk_grads.push(zero_grads(graph));
+    }
+    let total: T = real(n.max(1) as f64);
+    let losses: Vec<T> = chunk_grads[..n_chunks]
+        .par_iter_mut()
+        .enumerate()
+        .map(|(c, g)| {
+            for a in g.dense.iter_mut() {
+                a.fill(T::zero());
+            }
+            for group in g.tables.iter_mut() {
+                for f in group.iter_mut() {
+                    f.clear();
+                }
+            }
+            let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
+            let rows: T = real((b - a) as f64);
+            let scale = rows / total;
+            let loss = chunk_loss_grads(
+                graph,
+                p,
+                dense.slice(s![a..b, ..]),
+                sparse.slice(s![a..b, ..]),
+                labels.slice(s![a..b]),
+                scale,
+                g,
+            );
+            loss * scale
+        })
+        .collect();
+    // Fixed-order reduction into chunk 0.
+    if n_chunks > 1 {
+        let (first, rest) = chunk_grads.split_at_mut(1);
+        let rest = &rest[..n_chunks - 1];
+        first[0]
+            .dense
             .par_iter_mut()
             .enumerate()
-            .map(|(c, g)| {
-                for a in g.dense.iter_mut() {
-                    a.fill(T::zero());
-                }
-                for group in g.tables.iter_mut() {
-                    for f in group.iter_mut() {
-                        f.clear();
-                    }
-                }
-                let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
-                let rows: T = real((b - a) as f64);
-                let scale = rows / total;
-                let loss = chunk_loss_grads(
-                    graph,
-                    p,
-                    dense.slice(s![a..b, ..]),
-                    sparse.slice(s![a..b, ..]),
-                    labels.slice(s![a..b]),
-                    scale,
-                    g,
-                );
-                loss * scale
-            })
-            .collect();
-        // Fixed-order reduction into chunk 0.
-        if n_chunks > 1 {
-            let (first, rest) = chunk_grads.split_at_mut(1);
-            let rest = &rest[..n_chunks - 1];
-            first[0].dense.par_iter_mut().enumerate().for_each(|(t, acc)| {
+            .for_each(|(t, acc)| {
                 for other in rest {
                     *acc += &other.dense[t];
                 }
             });
-            for (g, group) in first[0].tables.iter_mut().enumerate() {
-                for (f, acc) in group.iter_mut().enumerate() {
-                    for other in rest {
-                        for (row, grad) in other.tables[g][f].iter() {
-                            acc.add_row(row, ndarray::ArrayView1::from(grad));
-                        }
+        for (g, group) in first[0].tables.iter_mut().enumerate() {
+            for (f, acc) in group.iter_mut().enumerate() {
+                for other in rest {
+                    for (row, grad) in other.tables[g][f].iter() {
+                        acc.add_row(row, ndarray::ArrayView1::from(grad));
                     }
                 }
             }
         }
-        losses.into_iter().fold(T::zero(), |a, b| a + b)
     }
+    losses.into_iter().fold(T::zero(), |a, b| a + b)
+}

@@ -73,13 +73,20 @@ pub(crate) fn real<T: Real>(v: f64) -> T {
 }
 
 /// A seeded tensor of `shape` initialised per `init` (xavier bounds use `shape` itself).
-pub(crate) fn init_tensor<T: Real>(init: Init, shape: (usize, usize), seed: u64, key: &str) -> Array2<T> {
+pub(crate) fn init_tensor<T: Real>(
+    init: Init,
+    shape: (usize, usize),
+    seed: u64,
+    key: &str,
+) -> Array2<T> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ key_hash(key));
     match init {
         Init::Zeros => Array2::zeros(shape),
         Init::Constant(v) => Array2::from_elem(shape, real(v)),
         Init::XavierUniform => ops::init::xavier_uniform(&mut rng, shape.0, shape.1),
-        Init::XavierUniformFans(fan_sum) => ops::init::xavier_uniform_with_fans(&mut rng, shape, fan_sum),
+        Init::XavierUniformFans(fan_sum) => {
+            ops::init::xavier_uniform_with_fans(&mut rng, shape, fan_sum)
+        }
     }
 }
 

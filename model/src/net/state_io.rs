@@ -85,28 +85,55 @@ fn get_tensor(input: &mut dyn Read, expect: &Array2<f32>, what: &str) -> Result<
     }
     let mut buf = vec![0u8; expect.len() * 4];
     input.read_exact(&mut buf).map_err(io_err)?;
-    let data: Vec<f32> = buf.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Array2::from_shape_vec(expect.raw_dim(), data).map_err(|e| ModelError::Checkpoint(format!("{what}: {e}")))
+    let data: Vec<f32> = buf
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Array2::from_shape_vec(expect.raw_dim(), data)
+        .map_err(|e| ModelError::Checkpoint(format!("{what}: {e}")))
 }
 
 fn get_list(input: &mut dyn Read, expect: &[Array2<f32>], what: &str) -> Result<Vec<Array2<f32>>> {
     let n = get_u32(input)? as usize;
     if n != expect.len() {
-        return Err(ModelError::Checkpoint(format!("{what}: {n} tensors in the saved state, {} in this model", expect.len())));
+        return Err(ModelError::Checkpoint(format!(
+            "{what}: {n} tensors in the saved state, {} in this model",
+            expect.len()
+        )));
     }
-    expect.iter().enumerate().map(|(i, e)| get_tensor(input, e, &format!("{what}[{i}]"))).collect()
+    expect
+        .iter()
+        .enumerate()
+        .map(|(i, e)| get_tensor(input, e, &format!("{what}[{i}]")))
+        .collect()
 }
 
-fn get_groups(input: &mut dyn Read, expect: &[Vec<Array2<f32>>], what: &str) -> Result<Vec<Vec<Array2<f32>>>> {
+fn get_groups(
+    input: &mut dyn Read,
+    expect: &[Vec<Array2<f32>>],
+    what: &str,
+) -> Result<Vec<Vec<Array2<f32>>>> {
     let n = get_u32(input)? as usize;
     if n != expect.len() {
-        return Err(ModelError::Checkpoint(format!("{what}: {n} groups in the saved state, {} in this model", expect.len())));
+        return Err(ModelError::Checkpoint(format!(
+            "{what}: {n} groups in the saved state, {} in this model",
+            expect.len()
+        )));
     }
-    expect.iter().enumerate().map(|(g, e)| get_list(input, e, &format!("{what} group {g}"))).collect()
+    expect
+        .iter()
+        .enumerate()
+        .map(|(g, e)| get_list(input, e, &format!("{what} group {g}")))
+        .collect()
 }
 
 /// The four parts of a saved state.
-pub type StateParts = (Vec<Array2<f32>>, Vec<Array2<f32>>, Vec<Vec<Array2<f32>>>, Vec<Vec<Array2<f32>>>);
+pub type StateParts = (
+    Vec<Array2<f32>>,
+    Vec<Array2<f32>>,
+    Vec<Vec<Array2<f32>>>,
+    Vec<Vec<Array2<f32>>>,
+);
 
 /// Reads a state written by [`write_state`] for a model of the same name and shapes.
 pub fn read_state(
@@ -119,21 +146,29 @@ pub fn read_state(
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic).map_err(io_err)?;
     if &magic != MAGIC {
-        return Err(ModelError::Checkpoint("not a recpim model state (bad magic)".to_string()));
+        return Err(ModelError::Checkpoint(
+            "not a recpim model state (bad magic)".to_string(),
+        ));
     }
     let version = get_u32(input)?;
     if version != VERSION {
-        return Err(ModelError::Checkpoint(format!("model state version {version}, this build reads {VERSION}")));
+        return Err(ModelError::Checkpoint(format!(
+            "model state version {version}, this build reads {VERSION}"
+        )));
     }
     let len = get_u32(input)? as usize;
     if len > 4096 {
-        return Err(ModelError::Checkpoint(format!("model name of {len} bytes is too long")));
+        return Err(ModelError::Checkpoint(format!(
+            "model name of {len} bytes is too long"
+        )));
     }
     let mut nb = vec![0u8; len];
     input.read_exact(&mut nb).map_err(io_err)?;
     let saved = String::from_utf8_lossy(&nb);
     if saved != name {
-        return Err(ModelError::Checkpoint(format!("saved state is of model \"{saved}\", this model is \"{name}\"")));
+        return Err(ModelError::Checkpoint(format!(
+            "saved state is of model \"{saved}\", this model is \"{name}\""
+        )));
     }
     let dense = get_list(input, &net.dense, "dense")?;
     let dacc = get_list(input, dense_accum, "dense adagrad")?;

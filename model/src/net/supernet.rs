@@ -12,22 +12,29 @@
 //! only when widths differ are created too).
 
 use super::build::ModelOptions;
+use super::engine::ParamsRef;
 use super::genotype_graph::{compile_genotype, GenotypeBuild};
 use super::graph::Graph;
 use super::model::{assert_batch, optimizer_step, sanitize_rows, NetModel};
 use super::network::{batch_logits, check_schema, Network};
 use super::params::{gather_slice, init_embedding, init_tensor, scatter_slice, ParamSpec};
-use super::engine::ParamsRef;
 use crate::batch::{Batch, DataSchema};
 use crate::ctr_model::{StepHyper, StepStats};
 use crate::error::{ModelError, Result};
-use crate::genotype::{Genotype, MacroChoice, MicroChoice, SearchSpace, DENSE_DIMS, EMBED_DIM, NUM_BLOCKS, SPARSE_DIMS};
+use crate::genotype::{
+    Genotype, MacroChoice, MicroChoice, SearchSpace, DENSE_DIMS, EMBED_DIM, NUM_BLOCKS, SPARSE_DIMS,
+};
 use ndarray::{Array1, Array2};
 use std::collections::HashMap;
 
 /// The "full path" of a space: every source, every node, the given widths, both mergers on.
 /// Left and right read the previous block's output (the raw input in block 0).
-pub fn full_path_genotype(space: SearchSpace, num_blocks: usize, dense_dims: usize, sparse_dims: usize) -> Genotype {
+pub fn full_path_genotype(
+    space: SearchSpace,
+    num_blocks: usize,
+    dense_dims: usize,
+    sparse_dims: usize,
+) -> Genotype {
     let all_nodes: Vec<usize> = (0..space.nodes().len()).collect();
     Genotype {
         micro: (0..num_blocks)
@@ -73,23 +80,39 @@ impl Supernet {
     /// A supernet of `space` with 7 blocks for `schema`; LayerNorm per `opts.layernorm` (the
     /// reference trains its supernet with LN). Operator balancing must be on: without it the dot
     /// product's interaction count depends on the sources and has no max-width layout.
-    pub fn new(space: SearchSpace, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<Self> {
+    pub fn new(
+        space: SearchSpace,
+        schema: &DataSchema,
+        opts: &ModelOptions,
+        seed: u64,
+    ) -> Result<Self> {
         Self::with_blocks(space, NUM_BLOCKS, schema, opts, seed)
     }
 
     /// As [`Supernet::new`] with another number of blocks.
-    pub fn with_blocks(space: SearchSpace, num_blocks: usize, schema: &DataSchema, opts: &ModelOptions, seed: u64) -> Result<Self> {
+    pub fn with_blocks(
+        space: SearchSpace,
+        num_blocks: usize,
+        schema: &DataSchema,
+        opts: &ModelOptions,
+        seed: u64,
+    ) -> Result<Self> {
         check_schema(schema)?;
         if !opts.operator_balancing {
             return Err(ModelError::InvalidOption {
                 name: "operator_balancing".to_string(),
                 value: "false".to_string(),
-                allowed: "the supernet needs the balancing projection (a fixed max-width interaction)".to_string(),
+                allowed:
+                    "the supernet needs the balancing projection (a fixed max-width interaction)"
+                        .to_string(),
             });
         }
         let mut index = HashMap::new();
         let mut specs: Vec<ParamSpec> = Vec::new();
-        let (d_max, s_max) = (DENSE_DIMS[DENSE_DIMS.len() - 1], SPARSE_DIMS[SPARSE_DIMS.len() - 1]);
+        let (d_max, s_max) = (
+            DENSE_DIMS[DENSE_DIMS.len() - 1],
+            SPARSE_DIMS[SPARSE_DIMS.len() - 1],
+        );
         let (d_min, s_min) = (DENSE_DIMS[0], SPARSE_DIMS[0]);
         // Sum and gating project only when their padded input width differs from d: alternating
         // widths make every block's left/right (the previous block) differ from its own d.
@@ -102,9 +125,14 @@ impl Supernet {
             }
             g
         };
-        let coverings = [full_path_genotype(space, num_blocks, d_max, s_max), alternating(true), alternating(false)];
+        let coverings = [
+            full_path_genotype(space, num_blocks, d_max, s_max),
+            alternating(true),
+            alternating(false),
+        ];
         for g in coverings {
-            let graph = compile_genotype(&g, schema.n_dense, schema.n_sparse(), Self::build_of(opts))?;
+            let graph =
+                compile_genotype(&g, schema.n_dense, schema.n_sparse(), Self::build_of(opts))?;
             for p in graph.params {
                 if !index.contains_key(&p.key) {
                     index.insert(p.key.clone(), specs.len());
@@ -112,16 +140,37 @@ impl Supernet {
                 }
             }
         }
-        let max: Vec<Array2<f32>> = specs.iter().map(|p| init_tensor(p.init, p.max_shape, seed, &p.key)).collect();
+        let max: Vec<Array2<f32>> = specs
+            .iter()
+            .map(|p| init_tensor(p.init, p.max_shape, seed, &p.key))
+            .collect();
         let max_accum = max.iter().map(|a| Array2::zeros(a.raw_dim())).collect();
-        let tables: Vec<Array2<f32>> =
-            schema.table_rows.iter().enumerate().map(|(f, &rows)| init_embedding(rows, EMBED_DIM, seed, &format!("emb0.{f}"))).collect();
+        let tables: Vec<Array2<f32>> = schema
+            .table_rows
+            .iter()
+            .enumerate()
+            .map(|(f, &rows)| init_embedding(rows, EMBED_DIM, seed, &format!("emb0.{f}")))
+            .collect();
         let table_accum = tables.iter().map(|t| Array2::zeros(t.raw_dim())).collect();
-        Ok(Supernet { space, num_blocks, opts: *opts, schema: schema.clone(), index, specs, max, max_accum, tables, table_accum })
+        Ok(Supernet {
+            space,
+            num_blocks,
+            opts: *opts,
+            schema: schema.clone(),
+            index,
+            specs,
+            max,
+            max_accum,
+            tables,
+            table_accum,
+        })
     }
 
     fn build_of(opts: &ModelOptions) -> GenotypeBuild {
-        GenotypeBuild { layernorm: opts.layernorm, operator_balancing: opts.operator_balancing }
+        GenotypeBuild {
+            layernorm: opts.layernorm,
+            operator_balancing: opts.operator_balancing,
+        }
     }
 
     /// The search space.
@@ -149,12 +198,18 @@ impl Supernet {
 
     /// The full-path genotype of this supernet (warm-up).
     pub fn full_path(&self) -> Genotype {
-        full_path_genotype(self.space, self.num_blocks, DENSE_DIMS[DENSE_DIMS.len() - 1], SPARSE_DIMS[SPARSE_DIMS.len() - 1])
+        full_path_genotype(
+            self.space,
+            self.num_blocks,
+            DENSE_DIMS[DENSE_DIMS.len() - 1],
+            SPARSE_DIMS[SPARSE_DIMS.len() - 1],
+        )
     }
 
     /// Compiles a subnet and finds each of its tensors in the supernet.
     fn subnet(&self, g: &Genotype) -> Result<(Graph, Vec<usize>)> {
-        if SearchSpace::from_name(&g.config) != Some(self.space) || g.num_blocks != self.num_blocks {
+        if SearchSpace::from_name(&g.config) != Some(self.space) || g.num_blocks != self.num_blocks
+        {
             return Err(ModelError::InvalidGenotype {
                 origin: "supernet".to_string(),
                 message: format!(
@@ -166,10 +221,19 @@ impl Supernet {
                 ),
             });
         }
-        let graph = compile_genotype(g, self.schema.n_dense, self.schema.n_sparse(), Self::build_of(&self.opts))?;
+        let graph = compile_genotype(
+            g,
+            self.schema.n_dense,
+            self.schema.n_sparse(),
+            Self::build_of(&self.opts),
+        )?;
         let mut ids = Vec::with_capacity(graph.params.len());
         for p in &graph.params {
-            let id = self.index.get(&p.key).copied().filter(|&i| self.specs[i].max_shape == p.max_shape);
+            let id = self
+                .index
+                .get(&p.key)
+                .copied()
+                .filter(|&i| self.specs[i].max_shape == p.max_shape);
             match id {
                 Some(i) => ids.push(i),
                 None => {
@@ -209,28 +273,56 @@ impl Supernet {
         let dense = self.gather(&graph, &ids, &self.max);
         let tables = std::slice::from_ref(&self.tables);
         let sparse = sanitize_rows(&batch.sparse, &self.schema.table_rows);
-        let p = ParamsRef { dense: &dense, tables };
+        let p = ParamsRef {
+            dense: &dense,
+            tables,
+        };
         Ok(batch_logits(&graph, p, batch.dense.view(), sparse.view()))
     }
 
     /// One training step of the subnet `g`: forward, backward, clip, Adagrad on its shares of the
     /// max-width tensors and on the embedding rows the batch used.
-    pub fn train_step_subnet(&mut self, g: &Genotype, batch: &Batch, hyper: &StepHyper) -> Result<StepStats> {
+    pub fn train_step_subnet(
+        &mut self,
+        g: &Genotype,
+        batch: &Batch,
+        hyper: &StepHyper,
+    ) -> Result<StepStats> {
         let (graph, ids) = self.subnet(g)?;
         assert_batch(&graph, batch);
+        if batch.is_empty() {
+            return Ok(StepStats { loss: 0.0, grad_norm: 0.0 });
+        }
         let dense = self.gather(&graph, &ids, &self.max);
         let mut dense_accum = self.gather(&graph, &ids, &self.max_accum);
         let tables = vec![std::mem::take(&mut self.tables)];
         let mut table_accum = vec![std::mem::take(&mut self.table_accum)];
-        let mut net = Network { graph, dense, tables };
+        let mut net = Network {
+            graph,
+            dense,
+            tables,
+        };
         let sparse = sanitize_rows(&batch.sparse, &self.schema.table_rows);
         let mut work = Vec::new();
-        let loss = net.loss_grads(batch.dense.view(), sparse.view(), batch.labels.view(), &mut work);
+        let loss = net.loss_grads(
+            batch.dense.view(),
+            sparse.view(),
+            batch.labels.view(),
+            &mut work,
+        );
         let grad_norm = match work.first() {
-            Some(grads) => optimizer_step(&mut net, &mut dense_accum, &mut table_accum, grads, hyper),
+            Some(grads) => {
+                optimizer_step(&mut net, &mut dense_accum, &mut table_accum, grads, hyper)
+            }
             None => 0.0,
         };
-        for ((p, &i), (a, acc)) in net.graph.params.iter().zip(&ids).zip(net.dense.iter().zip(&dense_accum)) {
+        for ((p, &i), (a, acc)) in net
+            .graph
+            .params
+            .iter()
+            .zip(&ids)
+            .zip(net.dense.iter().zip(&dense_accum))
+        {
             scatter_slice(p, a, &mut self.max[i]);
             scatter_slice(p, acc, &mut self.max_accum[i]);
         }
@@ -243,7 +335,14 @@ impl Supernet {
     pub fn extract_standalone(&self, g: &Genotype) -> Result<NetModel> {
         let (graph, ids) = self.subnet(g)?;
         let dense = self.gather(&graph, &ids, &self.max);
-        let net = Network { graph, dense, tables: vec![self.tables.clone()] };
-        Ok(NetModel::from_network(format!("nasrec:{}", self.space.reference_name()), net))
+        let net = Network {
+            graph,
+            dense,
+            tables: vec![self.tables.clone()],
+        };
+        Ok(NetModel::from_network(
+            format!("nasrec:{}", self.space.reference_name()),
+            net,
+        ))
     }
 }

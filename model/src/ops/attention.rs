@@ -17,7 +17,7 @@ use super::activation::{relu_backward_inplace, relu_inplace};
 use super::init::{
     layernorm_params, xavier_uniform, xavier_uniform_with_fans, TRANSFORMER_LN_GAIN,
 };
-use super::kernels::{axpy, dot, sum};
+use super::kernels::{axpy, dot};
 use super::layernorm::{self, LayerNormCache};
 use super::{linear, Real};
 
@@ -244,8 +244,7 @@ impl<T: Real> AttentionCache<T> {
             let mut buf = vec![T::zero(); n];
             scores(qi, &kt, self.scale, &mut buf);
             let lse = self.lse[(b * NUM_HEADS + h) * n + i];
-            buf.iter_mut().for_each(|s| *s = *s - lse);
-            T::exp_inplace(&mut buf);
+            T::exp_shifted_sum(&mut buf, lse);
             row.assign(&ndarray::ArrayView1::from(&buf[..]));
         }
         out
@@ -368,9 +367,7 @@ fn attention_core<T: Real>(
                 let max = row
                     .iter()
                     .fold(T::neg_infinity(), |m, &s| if s > m { s } else { m });
-                row.iter_mut().for_each(|r| *r = *r - max);
-                T::exp_inplace(&mut row);
-                let total = sum(&row);
+                let total = T::exp_shifted_sum(&mut row, max);
                 lse[(b * NUM_HEADS + h) * items + i] = max + total.ln();
                 let inv = T::one() / total;
                 let ci = &mut cs[off + i * emb..][..dh];
@@ -480,8 +477,7 @@ pub fn backward<T: Real>(
                     // Recompute the probabilities from the stored log-sum-exp.
                     scores(qi, &kt, scale, &mut prob);
                     let lse = cache.lse[(b * NUM_HEADS + h) * items + i];
-                    prob.iter_mut().for_each(|p| *p = *p - lse);
-                    T::exp_inplace(&mut prob);
+                    T::exp_shifted_sum(&mut prob, lse);
                     // dP_ij = <dctx_i, v_j>; dV_j += P_ij dctx_i.
                     dp.iter_mut().for_each(|d| *d = T::zero());
                     for (d, &c) in dci.iter().enumerate() {

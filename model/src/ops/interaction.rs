@@ -2,10 +2,15 @@
 //! (NASRec's dot-product node, `tril_indices(offset=-1)`, no self-interaction).
 //!
 //! Output order is row-major over the strict lower triangle: (1,0), (2,0), (2,1), (3,0), ...
+//!
+//! Both passes are one small GEMM per example through matrixmultiply (`T T^T` forward,
+//! `(D + D^T) T` backward with D the lower-triangular gradient). That computes the full P x P
+//! Gram matrix, twice the multiply-adds of the triangle alone, yet runs faster than the direct
+//! loops over pairs (BENCHMARKS.md, "Model operators").
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 
-use super::kernels::axpy;
 use super::Real;
 
 /// Number of strict-lower-triangle entries for `p` items: `p (p - 1) / 2`.
@@ -14,29 +19,23 @@ pub fn tril_len(p: usize) -> usize {
 }
 
 /// `t [B, P, E] -> z [B, P(P-1)/2]` with `z[b, k(i,j)] = <t[b,i,:], t[b,j,:]>` for `i > j`.
-///
-/// Row i of the triangle (pairs (i, 0..i)) is contiguous in the output, so it is computed as
-/// `sum_e t[i,e] * T^T[e, 0..i]` (axpy over j, which vectorises) from an item-major copy.
 pub fn forward<T: Real>(t: ArrayView3<T>) -> Array2<T> {
-    let (batch, p, emb) = t.dim();
+    let (batch, p, _) = t.dim();
     let mut z = Array2::zeros((batch, tril_len(p)));
-    let mut tt = vec![T::zero(); emb * p];
+    let mut gram = Array2::zeros((p, p));
     for (tb, mut zb) in t.outer_iter().zip(z.rows_mut()) {
-        for ((j, e), &v) in tb.indexed_iter() {
-            tt[e * p + j] = v;
-        }
-        let zs = zb.as_slice_mut().unwrap_or(&mut []);
-        for i in 1..p {
-            let zrow = &mut zs[tril_len(i)..tril_len(i) + i];
-            for e in 0..emb {
-                axpy(tt[e * p + i], &tt[e * p..e * p + i], zrow);
-            }
+        general_mat_mul(T::one(), &tb, &tb.t(), T::zero(), &mut gram);
+        // Row i of the triangle, pairs (i, 0..i), is contiguous in the output.
+        for (i, g) in gram.rows().into_iter().enumerate().skip(1) {
+            zb.slice_mut(ndarray::s![tril_len(i)..tril_len(i) + i])
+                .assign(&g.slice(ndarray::s![..i]));
         }
     }
     z
 }
 
-/// Backward from the forward input: `dt[i] += dz_ij t[j]`, `dt[j] += dz_ij t[i]`.
+/// Backward from the forward input: `dt[i] += dz_ij t[j]`, `dt[j] += dz_ij t[i]` for `i > j`,
+/// i.e. `dT = (D + D^T) T` per example.
 ///
 /// # Panics
 /// If `dz` is not `[B, P(P-1)/2]` for `t [B, P, E]`.
@@ -49,27 +48,20 @@ pub fn backward<T: Real>(t: ArrayView3<T>, dz: ArrayView2<T>) -> Array3<T> {
         dz.dim(),
         t.dim()
     );
-    let t = t.as_standard_layout();
-    let flat = t.as_slice().unwrap_or(&[]);
     let mut dt = Array3::zeros((batch, p, emb));
-    let dflat = dt.as_slice_mut().unwrap_or(&mut []);
-    for (b, dzb) in dz.rows().into_iter().enumerate() {
-        let tb = &flat[b * p * emb..(b + 1) * p * emb];
-        let db = &mut dflat[b * p * emb..(b + 1) * p * emb];
+    // Symmetric gradient matrix; its diagonal stays zero (no self-interaction).
+    let mut sym = Array2::zeros((p, p));
+    for ((tb, dzb), mut dtb) in t.outer_iter().zip(dz.rows()).zip(dt.outer_iter_mut()) {
         let mut k = 0;
         for i in 1..p {
-            let (lower, upper) = db.split_at_mut(i * emb);
-            let dti = &mut upper[..emb];
-            let ti = &tb[i * emb..(i + 1) * emb];
             for j in 0..i {
                 let g = dzb[k];
                 k += 1;
-                let tj = &tb[j * emb..(j + 1) * emb];
-                let dtj = &mut lower[j * emb..(j + 1) * emb];
-                axpy(g, tj, dti);
-                axpy(g, ti, dtj);
+                sym[[i, j]] = g;
+                sym[[j, i]] = g;
             }
         }
+        general_mat_mul(T::one(), &sym, &tb, T::zero(), &mut dtb);
     }
     dt
 }

@@ -37,23 +37,3 @@ pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
         *yy += alpha * xx;
     }
 }
-
-/// `sum_i x[i]` with eight interleaved partial sums.
-#[inline]
-pub(crate) fn sum<T: Real>(x: &[T]) -> T {
-    let mut acc = [T::zero(); LANES];
-    let mut chunks = x.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            acc[l] += c[l];
-        }
-    }
-    let mut s = T::zero();
-    for &v in chunks.remainder() {
-        s += v;
-    }
-    for v in acc {
-        s += v;
-    }
-    s
-}

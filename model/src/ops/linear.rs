@@ -55,6 +55,17 @@ pub fn forward_into<T: Real>(
     }
 }
 
+/// `y += x W` (no bias) into an existing `y [batch, out]`: a Linear over a feature-axis
+/// concatenation of inputs is the sum of one such product per input and its block of rows of
+/// `W`, without materialising the concatenation.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn forward_add_into<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, mut y: ArrayViewMut2<T>) {
+    check_shapes(&x, &w, None);
+    general_mat_mul(T::one(), &x, &w, T::one(), &mut y);
+}
+
 /// Backward pass. Accumulates `dw += x^T dy` and `db += sum_rows(dy)`; returns `dx = dy W^T`.
 ///
 /// # Panics

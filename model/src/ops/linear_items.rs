@@ -3,44 +3,40 @@
 //! `y[b,m,e] = sum_n x[b,n,e] w[n,m] + b[m]`, `x [B,N,E]`, `w [N,M]` (`[in, out]` as in
 //! [`super::linear`]), `y [B,M,E]`.
 //!
-//! Computed as ONE GEMM: `x` is permuted to `[B*E, N]`, multiplied by `w`, and the `[B*E, M]`
-//! result permuted back; the two permuting copies cost O(B(N+M)E) against the GEMM's O(BNME).
+//! Computed as one small GEMM per example (`y_b = W^T x_b`, `[M,N] x [N,E]`) writing straight
+//! into the output: matrixmultiply takes the transposed and sliced views without copying. The
+//! alternative of permuting `x` to `[B*E, N]` for a single large GEMM was measured 1.5x (wall)
+//! to 3.5x (CPU time) slower at B=256, N=64, M=48, E=16: the two permuting copies cost more than
+//! the GEMM saves (BENCHMARKS.md, "Model operators").
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{
+    Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
+};
 
 use super::Real;
-
-/// `[B, N, E]` -> `[B*E, N]` (standard layout copy).
-fn items_last<T: Real>(x: &ArrayView3<T>) -> Array2<T> {
-    let (batch, items, emb) = x.dim();
-    let permuted = x.view().permuted_axes([0, 2, 1]);
-    let mut out = Array2::zeros((batch * emb, items));
-    for (mut o, xb) in out
-        .exact_chunks_mut((emb, items))
-        .into_iter()
-        .zip(permuted.outer_iter())
-    {
-        o.assign(&xb);
-    }
-    out
-}
-
-/// `[B*E, M]` -> `[B, M, E]` (standard layout copy).
-fn items_middle<T: Real>(y: &Array2<T>, batch: usize, emb: usize) -> Array3<T> {
-    let m = y.ncols();
-    let mut out = Array3::zeros((batch, m, emb));
-    for (mut ob, yb) in out.outer_iter_mut().zip(y.exact_chunks((emb, m))) {
-        ob.assign(&yb.t());
-    }
-    out
-}
 
 /// Forward pass: `x [B, N, E]`, `w [N, M]`, optional `b [M]` -> `[B, M, E]`.
 ///
 /// # Panics
 /// If the shapes do not agree.
 pub fn forward<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, b: Option<ArrayView1<T>>) -> Array3<T> {
+    let (batch, _, emb) = x.dim();
+    let mut y = Array3::zeros((batch, w.ncols(), emb));
+    forward_into(x, w, b, y.view_mut());
+    y
+}
+
+/// [`forward`] into a preallocated `y [B, M, E]` (overwritten).
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn forward_into<T: Real>(
+    x: ArrayView3<T>,
+    w: ArrayView2<T>,
+    b: Option<ArrayView1<T>>,
+    mut y: ArrayViewMut3<T>,
+) {
     let (batch, items, emb) = x.dim();
     assert_eq!(
         items,
@@ -48,10 +44,14 @@ pub fn forward<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, b: Option<ArrayView1
         "linear_items: input has {items} items but the weight has {} rows",
         w.nrows()
     );
-    let xp = items_last(&x);
-    let mut yp = Array2::zeros((batch * emb, w.ncols()));
-    general_mat_mul(T::one(), &xp, &w, T::zero(), &mut yp);
-    if let Some(b) = b {
+    assert_eq!(
+        y.dim(),
+        (batch, w.ncols(), emb),
+        "linear_items: output is {:?}, expected {:?}",
+        y.dim(),
+        (batch, w.ncols(), emb)
+    );
+    if let Some(b) = &b {
         assert_eq!(
             b.len(),
             w.ncols(),
@@ -59,9 +59,43 @@ pub fn forward<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, b: Option<ArrayView1
             b.len(),
             w.ncols()
         );
-        yp += &b;
     }
-    items_middle(&yp, batch, emb)
+    let wt = w.t();
+    for (xb, mut yb) in x.outer_iter().zip(y.outer_iter_mut()) {
+        general_mat_mul(T::one(), &wt, &xb, T::zero(), &mut yb);
+        if let Some(b) = &b {
+            for (mut row, &bm) in yb.rows_mut().into_iter().zip(b.iter()) {
+                row.mapv_inplace(|v| v + bm);
+            }
+        }
+    }
+}
+
+/// `y += ` the item-axis product of `x` and `w` (no bias) into an existing `y [B, M, E]`: the
+/// embedded FC over an item-axis concatenation of inputs, one input (and its block of rows of
+/// `w`) at a time.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn forward_add_into<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, mut y: ArrayViewMut3<T>) {
+    let (batch, items, emb) = x.dim();
+    assert_eq!(
+        items,
+        w.nrows(),
+        "linear_items: input has {items} items but the weight has {} rows",
+        w.nrows()
+    );
+    assert_eq!(
+        y.dim(),
+        (batch, w.ncols(), emb),
+        "linear_items: output is {:?}, expected {:?}",
+        y.dim(),
+        (batch, w.ncols(), emb)
+    );
+    let wt = w.t();
+    for (xb, mut yb) in x.outer_iter().zip(y.outer_iter_mut()) {
+        general_mat_mul(T::one(), &wt, &xb, T::one(), &mut yb);
+    }
 }
 
 /// Backward pass from the forward input: accumulates `dw[n,m] += sum_{b,e} x[b,n,e] dy[b,m,e]`
@@ -98,9 +132,11 @@ pub fn backward<T: Real>(
         dw.dim(),
         w.dim()
     );
-    let xp = items_last(&x);
-    let dyp = items_last(&dy);
-    general_mat_mul(T::one(), &xp.t(), &dyp, T::one(), &mut dw);
+    let mut dx = Array3::zeros((batch, items, emb));
+    for ((xb, dyb), mut dxb) in x.outer_iter().zip(dy.outer_iter()).zip(dx.outer_iter_mut()) {
+        general_mat_mul(T::one(), &xb, &dyb.t(), T::one(), &mut dw);
+        general_mat_mul(T::one(), &w, &dyb, T::zero(), &mut dxb);
+    }
     if let Some(mut db) = db {
         assert_eq!(
             db.len(),
@@ -108,11 +144,11 @@ pub fn backward<T: Real>(
             "linear_items backward: bias gradient has {} entries for {outs} outputs",
             db.len()
         );
-        for row in dyp.rows() {
-            db += &row;
+        for dyb in dy.outer_iter() {
+            for (d, row) in db.iter_mut().zip(dyb.rows()) {
+                *d += row.sum();
+            }
         }
     }
-    let mut dxp = Array2::zeros((batch * emb, items));
-    general_mat_mul(T::one(), &dyp, &w.t(), T::zero(), &mut dxp);
-    items_middle(&dxp, batch, emb)
+    dx
 }

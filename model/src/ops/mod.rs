@@ -11,7 +11,8 @@
 //!   gradient as a new array. No hidden state: forward returns a cache struct or backward takes the
 //!   forward inputs/outputs.
 //! - [`linear`]: `forward(x, w, b) -> y`, `backward(x, w, dy, dw, db) -> dx`, plus
-//!   `forward_into`, `backward_params`, `backward_input_into` for preallocated buffers.
+//!   `forward_into`, `forward_add_into` (y += x W, for concatenated inputs), `backward_params`,
+//!   `backward_input_into(w, dy, dx, accumulate)` for preallocated buffers.
 //! - [`activation`]: `relu`, `relu_backward(y, dy)`, `sigmoid`, `sigmoid_backward(y, dy)` over any
 //!   dimension, plus in-place variants.
 //! - [`layernorm`]: `forward(x[R,F], gamma, beta, eps) -> (y, LayerNormCache)`,
@@ -20,11 +21,16 @@
 //! - [`loss`]: `bce_with_logits(logits, labels) -> (mean loss, dloss/dlogits)`.
 //! - [`embedding`]: `gather(table, rows)`, `scatter_add(rows, dy, &mut SparseRowGrad)`,
 //!   `gather_fields(tables, sparse[B,F]) -> [B,F,dim]`, `scatter_fields`.
-//! - [`linear_items`]: the embedded FC along the item axis, `[B,N,E] x [N,M] (+ b[M]) -> [B,M,E]`.
+//! - [`linear_items`]: the embedded FC along the item axis, `[B,N,E] x [N,M] (+ b[M]) -> [B,M,E]`,
+//!   `forward`, `forward_into`, `forward_add_into`, `backward(x, w, dy, dw, db) -> dx`.
 //! - [`fm`]: factorization machine `(sum_n x)^2 - sum_n x^2` (no 1/2), `[B,N,E] -> [B,E]`.
 //! - [`interaction`]: strict lower triangle of `T T^T`, `[B,P,E] -> [B,P(P-1)/2]`.
-//! - [`attention`]: one transformer encoder layer (8 heads, FFN 16, two residual LayerNorms).
-//! - [`init`]: xavier initialisers and LayerNorm parameters.
+//! - [`attention`]: one transformer encoder layer (8 heads, FFN 16, two residual LayerNorms):
+//!   `forward(x, &AttentionParams, eps) -> (y, AttentionCache)`,
+//!   `backward(&cache, &params, dy, &mut AttentionGrads) -> dx`; `AttentionWeights` owns a set
+//!   (`init(emb, rng)`, `zeros(emb)`, `.params()`, `.grads()`).
+//! - [`init`]: xavier initialisers, LayerNorm parameters, `LN_EPS`, `TRANSFORMER_LN_GAIN`.
+//! - [`exp_f32`] / [`Real::exp_inplace`]: the vectorisable exponential of the softmax.
 //!
 //! Shape mismatches between operands are programming errors of the caller (the network builder
 //! derives every shape from a validated genotype), so the operators assert them with a message
@@ -60,11 +66,40 @@ pub trait Real:
     fn exp_inplace(xs: &mut [Self]) {
         xs.iter_mut().for_each(|x| *x = x.exp());
     }
+
+    /// Replaces every element by `exp(x - shift)` and returns their sum (the fused inner step
+    /// of a max-shifted softmax).
+    fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self {
+        let mut total = Self::zero();
+        for x in xs.iter_mut() {
+            *x = (*x - shift).exp();
+            total += *x;
+        }
+        total
+    }
 }
 
 impl Real for f32 {
     fn exp_inplace(xs: &mut [Self]) {
         xs.iter_mut().for_each(|x| *x = exp_f32(*x));
+    }
+
+    fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self {
+        // Eight partial sums so that the loop vectorises (f32 addition is not reassociated).
+        let mut acc = [0.0f32; 8];
+        let mut chunks = xs.chunks_exact_mut(8);
+        for c in &mut chunks {
+            for (a, x) in acc.iter_mut().zip(c.iter_mut()) {
+                *x = exp_f32(*x - shift);
+                *a += *x;
+            }
+        }
+        let mut total = 0.0f32;
+        for x in chunks.into_remainder() {
+            *x = exp_f32(*x - shift);
+            total += *x;
+        }
+        total + acc.iter().sum::<f32>()
     }
 }
 

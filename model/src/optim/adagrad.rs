@@ -24,7 +24,15 @@ pub fn clip_coefficient(norm: f64, max_norm: f32) -> f32 {
 
 /// One Adagrad step on a dense tensor: `g = scale * grad + 2 * weight_decay * p` (the L2 term
 /// `wd * ||p||^2` of the reference), then the update. All three slices have the same length.
-pub fn adagrad_dense(param: &mut [f32], grad: &[f32], accum: &mut [f32], lr: f32, eps: f32, scale: f32, weight_decay: f32) {
+pub fn adagrad_dense(
+    param: &mut [f32],
+    grad: &[f32],
+    accum: &mut [f32],
+    lr: f32,
+    eps: f32,
+    scale: f32,
+    weight_decay: f32,
+) {
     let decay = 2.0 * weight_decay;
     for ((p, &g), a) in param.iter_mut().zip(grad).zip(accum.iter_mut()) {
         let g = scale * g + decay * *p;

@@ -10,18 +10,30 @@ use recpim_model::net::Network;
 use recpim_model::{Batch, DataSchema};
 
 /// Random inputs for a network: dense `[b, n_dense]`, sparse rows inside the tables, labels 0/1.
-pub fn random_inputs(schema: &DataSchema, rows: usize, seed: u64) -> (Array2<f64>, Array2<u32>, Array1<f64>) {
+pub fn random_inputs(
+    schema: &DataSchema,
+    rows: usize,
+    seed: u64,
+) -> (Array2<f64>, Array2<u32>, Array1<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let dense = Array2::from_shape_simple_fn((rows, schema.n_dense), || rng.random_range(-1.0..1.5));
-    let sparse = Array2::from_shape_fn((rows, schema.n_sparse()), |(_, f)| rng.random_range(0..schema.table_rows[f] as u32));
-    let labels = Array1::from_shape_simple_fn(rows, || if rng.random_bool(0.4) { 1.0 } else { 0.0 });
+    let dense =
+        Array2::from_shape_simple_fn((rows, schema.n_dense), || rng.random_range(-1.0..1.5));
+    let sparse = Array2::from_shape_fn((rows, schema.n_sparse()), |(_, f)| {
+        rng.random_range(0..schema.table_rows[f] as u32)
+    });
+    let labels =
+        Array1::from_shape_simple_fn(rows, || if rng.random_bool(0.4) { 1.0 } else { 0.0 });
     (dense, sparse, labels)
 }
 
 /// An f32 batch with the same recipe.
 pub fn random_batch(schema: &DataSchema, rows: usize, seed: u64) -> Batch {
     let (d, s, l) = random_inputs(schema, rows, seed);
-    Batch { dense: d.mapv(|v| v as f32), sparse: s, labels: l.mapv(|v| v as f32) }
+    Batch {
+        dense: d.mapv(|v| v as f32),
+        sparse: s,
+        labels: l.mapv(|v| v as f32),
+    }
 }
 
 fn loss_of(net: &Network<f64>, d: &Array2<f64>, s: &Array2<u32>, l: &Array1<f64>) -> f64 {
@@ -36,7 +48,13 @@ fn close(analytic: f64, numeric: f64) -> bool {
 /// Checks every gradient of `graph` (up to `per_tensor` entries of each dense tensor and of each
 /// touched embedding row set) against central differences; the parameters get random
 /// perturbations first so that no check sits on a symmetric point. Returns how many were checked.
-pub fn fd_check(graph: Graph, schema: &DataSchema, rows: usize, seed: u64, per_tensor: usize) -> usize {
+pub fn fd_check(
+    graph: Graph,
+    schema: &DataSchema,
+    rows: usize,
+    seed: u64,
+    per_tensor: usize,
+) -> usize {
     let mut net = Network::<f64>::init(graph, schema, seed).expect("network");
     let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
     for t in net.dense.iter_mut() {

@@ -18,9 +18,15 @@ pub(crate) fn shape_steps(plan: &MvmPlan, shape: &CrossbarShape) -> (u128, [u128
     let slices = u128::from(plan.mapping.input_slices);
     let s = plan.step;
     if plan.sample_and_hold {
-        (slices * groups, [s.dac_fs, s.read_fs, rounds * s.adc_round_fs])
+        (
+            slices * groups,
+            [s.dac_fs, s.read_fs, rounds * s.adc_round_fs],
+        )
     } else {
-        (slices * groups * rounds, [s.dac_fs, s.read_fs, s.adc_round_fs])
+        (
+            slices * groups * rounds,
+            [s.dac_fs, s.read_fs, s.adc_round_fs],
+        )
     }
 }
 

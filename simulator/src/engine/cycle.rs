@@ -79,9 +79,8 @@ fn play_compute(
         let mut step_index: u64 = 0;
         for _slice in 0..plan.mapping.input_slices {
             for group in 0..groups {
-                let group_rows = u128::from(
-                    (shape.rows - group * plan.active_rows).min(plan.active_rows),
-                );
+                let group_rows =
+                    u128::from((shape.rows - group * plan.active_rows).min(plan.active_rows));
                 // Without sample-and-hold every ADC round needs its own drive and read.
                 let (reads, rounds_per_read) = if plan.sample_and_hold {
                     (1, rounds)
@@ -95,7 +94,14 @@ fn play_compute(
                     let dac_end = dac_start + step.dac_fs;
                     dac_free = dac_end;
                     counts.dac_drives += mult * group_rows;
-                    tracer.emit("dac", shape_index, shape.multiplicity, step_index, dac_start, dac_end)?;
+                    tracer.emit(
+                        "dac",
+                        shape_index,
+                        shape.multiplicity,
+                        step_index,
+                        dac_start,
+                        dac_end,
+                    )?;
                     let read_start = dac_end.max(xbar_free);
                     let read_end = read_start + step.read_fs;
                     xbar_free = read_end;
@@ -260,7 +266,8 @@ pub(crate) fn run(
                                 let start = ready.max(free[slot][stage_index]);
                                 op_start.get_or_insert(start);
                                 let mut counts = EventCounts::default();
-                                let end = play_stage(resource, plan, start, &mut counts, &mut tracer)?;
+                                let end =
+                                    play_stage(resource, plan, start, &mut counts, &mut tracer)?;
                                 if resource == Resource::Compute {
                                     outcomes[index].compute_fs = end - start;
                                 }

@@ -40,7 +40,13 @@ pub(crate) struct OpOutcome {
 pub fn simulate_analytic(hw: &HwConfig, workload: &Workload) -> Result<Report, SimError> {
     let plans = plan::plan_workload(hw, workload)?;
     let outcomes = analytic::run(hw, &plans);
-    Ok(assemble(hw, workload, &plans, &outcomes, EngineKind::Analytic))
+    Ok(assemble(
+        hw,
+        workload,
+        &plans,
+        &outcomes,
+        EngineKind::Analytic,
+    ))
 }
 
 /// Cycle-level simulation; events go to `trace` when given.

@@ -52,10 +52,10 @@ impl AdcTransfer {
     /// the step (half up), and whether it changed.
     #[inline]
     pub(crate) fn round(&self, partial_sum: u32) -> (u32, bool) {
-        let step_log2 = self.step_log2;
-        let step_mask = (1_u32 << step_log2) - 1;
+        let step_mask = (1_u32 << self.step_log2) - 1;
+        let half_step = (step_mask >> 1) + 1;
         // No overflow: partial sums stay below 2^31 and the half step is at most 2^30.
-        let rounded = ((partial_sum + ((1_u32 << step_log2) >> 1)) >> step_log2) << step_log2;
+        let rounded = (partial_sum + half_step) & !step_mask;
         (rounded, partial_sum & step_mask != 0)
     }
 

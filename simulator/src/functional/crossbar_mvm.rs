@@ -361,24 +361,27 @@ fn digitise_into<S: ColumnSum>(
 ) {
     let pairs = outputs.iter_mut().zip(sums);
     if transfer.clips {
-        let mut clipped = 0_u64;
+        let clipped = sums
+            .iter()
+            .filter(|&&sum| transfer.clip(sum.partial_sum()).1)
+            .count();
         for (out, &sum) in pairs {
-            let (digitised, was_clipped) = transfer.clip(sum.partial_sum());
-            clipped += u64::from(was_clipped);
-            merge(out, i64::from(digitised) << shift);
+            merge(out, i64::from(transfer.clip(sum.partial_sum()).0) << shift);
         }
-        stats.clipped += clipped;
+        stats.clipped += clipped as u64;
     } else if transfer.step_log2 == 0 {
         for (out, &sum) in pairs {
             merge(out, i64::from(sum.partial_sum()) << shift);
         }
     } else {
-        let mut rounded = 0_u64;
+        // Counting in its own pass keeps both loops free of loop-carried branches.
+        let rounded = sums
+            .iter()
+            .filter(|&&sum| transfer.round(sum.partial_sum()).1)
+            .count();
         for (out, &sum) in pairs {
-            let (digitised, was_rounded) = transfer.round(sum.partial_sum());
-            rounded += u64::from(was_rounded);
-            merge(out, i64::from(digitised) << shift);
+            merge(out, i64::from(transfer.round(sum.partial_sum()).0) << shift);
         }
-        stats.rounded += rounded;
+        stats.rounded += rounded as u64;
     }
 }

@@ -3,12 +3,12 @@
 use super::presets::{self, ConverterFigures};
 use super::raw::{
     RawAdc, RawAdderTree, RawBuffer, RawBuffers, RawClock, RawConverter, RawCrossbar, RawDevice,
-    RawDigital, RawEmbedding, RawHierarchy, RawHwConfig, RawInterconnect, RawMapping,
-    RawPipeline, RawRegisters, RawShiftAdd,
+    RawDigital, RawEmbedding, RawHierarchy, RawHwConfig, RawInterconnect, RawMapping, RawPipeline,
+    RawRegisters, RawShiftAdd,
 };
 use super::{
-    Adc, AdderTree, Buffer, Crossbar, Dac, Device, Digital, Embedding, EmbeddingStorage,
-    Hierarchy, HwConfig, Interconnect, Mapping, Pipeline, Registers, ShiftAdd,
+    Adc, AdderTree, Buffer, Crossbar, Dac, Device, Digital, Embedding, EmbeddingStorage, Hierarchy,
+    HwConfig, Interconnect, Mapping, Pipeline, Registers, ShiftAdd,
 };
 use crate::cacti;
 use crate::error::SimError;
@@ -138,12 +138,9 @@ fn check_device(c: &Checker<'_>, d: &RawDevice) -> Result<Device, SimError> {
     let read_latency_ns = c.positive("device.read_latency_ns", d.read_latency_ns)?;
     let read_energy_per_cell_pj = match d.read_energy_per_cell_pj {
         Some(value) => c.non_negative("device.read_energy_per_cell_pj", value)?,
-        None => presets::mnsim_cell_read_energy_pj(
-            r_on_ohm,
-            r_off_ohm,
-            read_voltage_v,
-            read_latency_ns,
-        ),
+        None => {
+            presets::mnsim_cell_read_energy_pj(r_on_ohm, r_off_ohm, read_voltage_v, read_latency_ns)
+        }
     };
     Ok(Device {
         cell_bits,
@@ -153,8 +150,10 @@ fn check_device(c: &Checker<'_>, d: &RawDevice) -> Result<Device, SimError> {
         read_latency_ns,
         read_energy_per_cell_pj,
         write_latency_ns: c.non_negative("device.write_latency_ns", d.write_latency_ns)?,
-        write_energy_per_cell_pj: c
-            .non_negative("device.write_energy_per_cell_pj", d.write_energy_per_cell_pj)?,
+        write_energy_per_cell_pj: c.non_negative(
+            "device.write_energy_per_cell_pj",
+            d.write_energy_per_cell_pj,
+        )?,
         cell_area_um2: c.positive("device.cell_area_um2", d.cell_area_um2)?,
     })
 }
@@ -178,12 +177,14 @@ fn check_crossbar(c: &Checker<'_>, x: &RawCrossbar) -> Result<Crossbar, SimError
 
 fn check_dac(c: &Checker<'_>, d: &RawConverter, rows: u32) -> Result<Dac, SimError> {
     let preset = match d.preset.as_deref() {
-        Some(name) => Some(presets::dac_preset(name).ok_or_else(|| SimError::UnknownPreset {
-            origin: c.origin.to_string(),
-            key: "dac.preset".to_string(),
-            name: name.to_string(),
-            allowed: presets::dac_preset_names().join(", "),
-        })?),
+        Some(name) => Some(
+            presets::dac_preset(name).ok_or_else(|| SimError::UnknownPreset {
+                origin: c.origin.to_string(),
+                key: "dac.preset".to_string(),
+                name: name.to_string(),
+                allowed: presets::dac_preset_names().join(", "),
+            })?,
+        ),
         None => None,
     };
     let f = resolve_converter(
@@ -348,20 +349,28 @@ pub(super) fn check(raw: RawHwConfig, origin: &str) -> Result<HwConfig, SimError
     let dac = check_dac(&c, &raw.dac, crossbar.rows)?;
     let adc = check_adc(&c, &raw.adc, crossbar.cols)?;
     let shift_add = ShiftAdd {
-        energy_pj_per_op: c.non_negative("shift_add.energy_pj_per_op", raw.shift_add.energy_pj_per_op)?,
+        energy_pj_per_op: c
+            .non_negative("shift_add.energy_pj_per_op", raw.shift_add.energy_pj_per_op)?,
         latency_cycles: raw.shift_add.latency_cycles,
-        area_um2_per_unit: c
-            .non_negative("shift_add.area_um2_per_unit", raw.shift_add.area_um2_per_unit)?,
+        area_um2_per_unit: c.non_negative(
+            "shift_add.area_um2_per_unit",
+            raw.shift_add.area_um2_per_unit,
+        )?,
     };
     let adder_tree = AdderTree {
-        energy_pj_per_add: c
-            .non_negative("adder_tree.energy_pj_per_add", raw.adder_tree.energy_pj_per_add)?,
+        energy_pj_per_add: c.non_negative(
+            "adder_tree.energy_pj_per_add",
+            raw.adder_tree.energy_pj_per_add,
+        )?,
         cycles_per_level: raw.adder_tree.cycles_per_level,
-        area_um2_per_pe: c.non_negative("adder_tree.area_um2_per_pe", raw.adder_tree.area_um2_per_pe)?,
+        area_um2_per_pe: c
+            .non_negative("adder_tree.area_um2_per_pe", raw.adder_tree.area_um2_per_pe)?,
     };
     let registers = Registers {
-        energy_pj_per_access: c
-            .non_negative("registers.energy_pj_per_access", raw.registers.energy_pj_per_access)?,
+        energy_pj_per_access: c.non_negative(
+            "registers.energy_pj_per_access",
+            raw.registers.energy_pj_per_access,
+        )?,
         area_um2_per_crossbar: c.non_negative(
             "registers.area_um2_per_crossbar",
             raw.registers.area_um2_per_crossbar,
@@ -377,7 +386,12 @@ pub(super) fn check(raw: RawHwConfig, origin: &str) -> Result<HwConfig, SimError
             1,
             u32::MAX,
         )?,
-        pes_per_tile: c.int("hierarchy.pes_per_tile", raw.hierarchy.pes_per_tile, 1, u32::MAX)?,
+        pes_per_tile: c.int(
+            "hierarchy.pes_per_tile",
+            raw.hierarchy.pes_per_tile,
+            1,
+            u32::MAX,
+        )?,
         tiles: match raw.hierarchy.tiles {
             Some(t) => Some(c.int("hierarchy.tiles", t, 1, u32::MAX)?),
             None => None,
@@ -390,14 +404,26 @@ pub(super) fn check(raw: RawHwConfig, origin: &str) -> Result<HwConfig, SimError
     };
     let mapping = Mapping {
         slice_layout: raw.mapping.slice_layout,
-        replication: c.int("mapping.replication", raw.mapping.replication, 1, MAX_REPLICATION)?,
+        replication: c.int(
+            "mapping.replication",
+            raw.mapping.replication,
+            1,
+            MAX_REPLICATION,
+        )?,
     };
     let interconnect = Interconnect {
-        bandwidth_gbps: c.positive("interconnect.bandwidth_gbps", raw.interconnect.bandwidth_gbps)?,
-        energy_pj_per_bit: c
-            .non_negative("interconnect.energy_pj_per_bit", raw.interconnect.energy_pj_per_bit)?,
-        area_um2_per_tile: c
-            .non_negative("interconnect.area_um2_per_tile", raw.interconnect.area_um2_per_tile)?,
+        bandwidth_gbps: c.positive(
+            "interconnect.bandwidth_gbps",
+            raw.interconnect.bandwidth_gbps,
+        )?,
+        energy_pj_per_bit: c.non_negative(
+            "interconnect.energy_pj_per_bit",
+            raw.interconnect.energy_pj_per_bit,
+        )?,
+        area_um2_per_tile: c.non_negative(
+            "interconnect.area_um2_per_tile",
+            raw.interconnect.area_um2_per_tile,
+        )?,
     };
     let d = &raw.digital;
     let digital = Digital {
@@ -409,10 +435,11 @@ pub(super) fn check(raw: RawHwConfig, origin: &str) -> Result<HwConfig, SimError
             d.energy_pj_per_elementwise_op,
         )?,
         area_um2_per_unit: c.non_negative("digital.area_um2_per_unit", d.area_um2_per_unit)?,
-        leakage_mw_per_unit: c.non_negative("digital.leakage_mw_per_unit", d.leakage_mw_per_unit)?,
+        leakage_mw_per_unit: c
+            .non_negative("digital.leakage_mw_per_unit", d.leakage_mw_per_unit)?,
     };
     let embedding = check_embedding(&c, &raw.embedding)?;
-    Ok(HwConfig {
+    let mut config = HwConfig {
         origin: origin.to_string(),
         name: raw.name,
         device,
@@ -431,7 +458,10 @@ pub(super) fn check(raw: RawHwConfig, origin: &str) -> Result<HwConfig, SimError
         interconnect,
         digital,
         embedding,
-    })
+        hash: String::new(),
+    };
+    config.hash = config.compute_hash();
+    Ok(config)
 }
 
 /// The resolved configuration with every figure explicit; see [`HwConfig::to_raw`].

@@ -251,6 +251,8 @@ pub struct HwConfig {
     interconnect: Interconnect,
     digital: Digital,
     embedding: Embedding,
+    /// [`HwConfig::config_hash`], computed once by `check`.
+    hash: String,
 }
 
 impl HwConfig {
@@ -290,6 +292,11 @@ impl HwConfig {
 
     /// Stable 64-bit FNV-1a hash of [`HwConfig::to_toml_string`], as 16 hex digits.
     pub fn config_hash(&self) -> String {
+        self.hash.clone()
+    }
+
+    /// Computes the hash of the resolved configuration (used once, by `check`).
+    fn compute_hash(&self) -> String {
         format!("{:016x}", fnv1a_64(self.to_toml_string().as_bytes()))
     }
 

@@ -9,6 +9,7 @@
 //!   to the least-loaded DIMM, using the trace's per-table lookup counts as the frequency profile
 //!   MLPerf allows), interleaved over that DIMM's ranks the same way. One partial per op, but
 //!   DIMM loads can be unbalanced.
+//!
 //! A vector's bursts always stay in one row.
 
 use super::config::{Placement, RecnmpConfig};

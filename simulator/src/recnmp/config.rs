@@ -199,7 +199,11 @@ impl RawRecnmpConfig {
             trtrs: if d.trtrs_cycles <= 100 {
                 d.trtrs_cycles
             } else {
-                return Err(self.value_error("dram.trtrs_cycles", d.trtrs_cycles, "0..=100 cycles"));
+                return Err(self.value_error(
+                    "dram.trtrs_cycles",
+                    d.trtrs_cycles,
+                    "0..=100 cycles",
+                ));
             },
             trfc: self.cycles("dram.trfc_cycles", d.trfc_cycles, 10_000)?,
             trefi: self.cycles("dram.trefi_cycles", d.trefi_cycles, 1_000_000)?,
@@ -251,7 +255,11 @@ impl RawRecnmpConfig {
             return Err(self.value_error("dram.bank_groups", d.bank_groups, "1, 2, 4 or 8"));
         }
         if !(1..=8).contains(&d.banks_per_group) || !power_of_two(d.banks_per_group) {
-            return Err(self.value_error("dram.banks_per_group", d.banks_per_group, "1, 2, 4 or 8"));
+            return Err(self.value_error(
+                "dram.banks_per_group",
+                d.banks_per_group,
+                "1, 2, 4 or 8",
+            ));
         }
         if !(1024..=1 << 20).contains(&d.rows_per_bank) {
             return Err(self.value_error("dram.rows_per_bank", d.rows_per_bank, "1024..=1048576"));
@@ -339,7 +347,11 @@ impl RawRecnmpConfig {
             )?,
         };
         if !(1..=4096).contains(&n.rank_queue_entries) {
-            return Err(self.value_error("nmp.rank_queue_entries", n.rank_queue_entries, "1..=4096"));
+            return Err(self.value_error(
+                "nmp.rank_queue_entries",
+                n.rank_queue_entries,
+                "1..=4096",
+            ));
         }
         if n.dimm_reduce_cycles > 1000 {
             return Err(self.value_error(
@@ -430,9 +442,7 @@ impl DramPower {
         let trc_ns = timing.trc as f64 * timing.tck_ns;
         let tras_ns = timing.tras as f64 * timing.tck_ns;
         self.vdd_v
-            * (self.idd0_ma * trc_ns
-                - self.idd3n_ma * tras_ns
-                - self.idd2n_ma * (trc_ns - tras_ns))
+            * (self.idd0_ma * trc_ns - self.idd3n_ma * tras_ns - self.idd2n_ma * (trc_ns - tras_ns))
     }
 
     /// Read energy of one 64 B burst (BL8) of one device, pJ: VDD·(IDD4R − IDD3N)·tBL.

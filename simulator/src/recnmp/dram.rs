@@ -191,7 +191,8 @@ pub fn simulate_reads(
         hit_waiting.iter_mut().for_each(|flag| *flag = false);
         for entry in &pending {
             let request = &requests[entry.index];
-            let bank_index = (request.bank_group as usize) * banks_per_group + request.bank as usize;
+            let bank_index =
+                (request.bank_group as usize) * banks_per_group + request.bank as usize;
             let rank = &rank_states[request.rank as usize];
             if rank.banks[bank_index].open_row == Some(request.row) {
                 hit_waiting[request.rank as usize * banks_per_rank + bank_index] = true;

@@ -46,7 +46,9 @@ pub enum RecnmpError {
         allowed: String,
     },
     /// A lookup reads a table or row the trace does not declare.
-    #[error("lookup {index}: table {table} row {row} is outside the trace's tables ({tables} tables)")]
+    #[error(
+        "lookup {index}: table {table} row {row} is outside the trace's tables ({tables} tables)"
+    )]
     LookupOutOfRange {
         /// Position of the lookup in the trace.
         index: usize,

@@ -14,9 +14,7 @@ use super::config::RecnmpConfig;
 use super::dram::{simulate_reads, DramRequest, DramStats};
 use super::error::RecnmpError;
 use super::rankcache::RankCache;
-use super::report::{
-    DesignResult, EnergySplit, RankCacheReport, RecnmpReport, TableCacheStats,
-};
+use super::report::{DesignResult, EnergySplit, RankCacheReport, RecnmpReport, TableCacheStats};
 use crate::trace::LookupTrace;
 
 /// Bits of one 64 B burst.
@@ -60,7 +58,11 @@ fn prepare(
     let mut op_index: HashMap<(u32, u32, u32), usize> = HashMap::new();
     let mut op_of_lookup = Vec::with_capacity(trace.lookups.len());
     for (index, lookup) in trace.lookups.iter().enumerate() {
-        let rows = trace.table_rows.get(lookup.table as usize).copied().unwrap_or(0);
+        let rows = trace
+            .table_rows
+            .get(lookup.table as usize)
+            .copied()
+            .unwrap_or(0);
         if lookup.row >= rows {
             return Err(RecnmpError::LookupOutOfRange {
                 index,
@@ -87,11 +89,7 @@ fn prepare(
 }
 
 /// DRAM-side energies shared by both designs.
-fn dram_energy(
-    config: &RecnmpConfig,
-    stats: &DramStats,
-    latency_cycles: u64,
-) -> EnergySplit {
+fn dram_energy(config: &RecnmpConfig, stats: &DramStats, latency_cycles: u64) -> EnergySplit {
     let timing = &config.timing;
     let power = &config.power;
     let chips = f64::from(power.chips_per_rank);
@@ -109,7 +107,8 @@ fn dram_energy(
         // Average refresh power: ranks x (run time / tREFI) refreshes, fractional on purpose so
         // short runs are not quantised to whole refreshes.
         refresh_pj: if timing.refresh {
-            ranks * (latency_cycles as f64 / timing.trefi as f64)
+            ranks
+                * (latency_cycles as f64 / timing.trefi as f64)
                 * chips
                 * power.refresh_energy_pj_per_device(timing)
         } else {
@@ -129,24 +128,18 @@ fn refreshes_over(config: &RecnmpConfig, latency_cycles: u64) -> u64 {
     }
 }
 
-fn host_baseline(
-    config: &RecnmpConfig,
-    prepared: &Prepared,
-    vector_bytes: u32,
-) -> DesignResult {
+fn host_baseline(config: &RecnmpConfig, prepared: &Prepared, vector_bytes: u32) -> DesignResult {
     let bursts = vector_bytes / 64;
     let requests: Vec<DramRequest> = prepared
         .locations
         .iter()
-        .map(|&location| {
-            DramRequest {
-                arrival_cycle: 0,
-                rank: location.rank,
-                bank_group: location.bank_group,
-                bank: location.bank,
-                row: location.row,
-                bursts,
-            }
+        .map(|&location| DramRequest {
+            arrival_cycle: 0,
+            rank: location.rank,
+            bank_group: location.bank_group,
+            bank: location.bank,
+            row: location.row,
+            bursts,
         })
         .collect();
     let run = simulate_reads(
@@ -357,14 +350,21 @@ fn recnmp(
         dimms_per_op[slot / dimms] += 1;
         results.push((ready + nmp.dimm_reduce_cycles, slot % dimms));
     }
-    adds += dimms_per_op.iter().map(|&d| d.saturating_sub(1) * floats).sum::<u64>();
+    adds += dimms_per_op
+        .iter()
+        .map(|&d| d.saturating_sub(1) * floats)
+        .sum::<u64>();
     results.sort_unstable();
 
     // Channel: packets first (back to back), then the pooled results in ready order.
     let mut bus_free = timing.cwl + packets * timing.tbl;
     let mut last_source: Option<usize> = None;
     for &(ready, dimm) in &results {
-        let switch = if last_source == Some(dimm) { 0 } else { timing.trtrs };
+        let switch = if last_source == Some(dimm) {
+            0
+        } else {
+            timing.trtrs
+        };
         let start = (ready + timing.cl).max(bus_free + switch);
         bus_free = start + u64::from(bursts) * timing.tbl;
         last_source = Some(dimm);
@@ -372,8 +372,8 @@ fn recnmp(
     let latency_cycles = bus_free.max(ranks_end);
     let latency_ns = latency_cycles as f64 * timing.tck_ns;
     let result_vectors = results.len() as u64;
-    let channel_bits = packets * u64::from(nmp.packet_bits)
-        + result_vectors * u64::from(bursts) * BURST_BITS;
+    let channel_bits =
+        packets * u64::from(nmp.packet_bits) + result_vectors * u64::from(bursts) * BURST_BITS;
     let refreshes = refreshes_over(config, latency_cycles);
     let mut energy = dram_energy(config, &stats_total, latency_cycles);
     energy.io_pj = channel_bits as f64 * config.channel.io_pj_per_bit;

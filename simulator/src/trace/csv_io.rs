@@ -117,15 +117,17 @@ pub fn read_trace(path: &Path) -> Result<LookupTrace, TraceError> {
             });
         }
         if let Some(rows) = &declared_rows {
-            let table_rows = rows.get(lookup.table as usize).ok_or_else(|| TraceError::Parse {
-                path: path.to_path_buf(),
-                line: line_number,
-                message: format!(
-                    "table {} does not exist (table_rows declares {} tables)",
-                    lookup.table,
-                    rows.len()
-                ),
-            })?;
+            let table_rows = rows
+                .get(lookup.table as usize)
+                .ok_or_else(|| TraceError::Parse {
+                    path: path.to_path_buf(),
+                    line: line_number,
+                    message: format!(
+                        "table {} does not exist (table_rows declares {} tables)",
+                        lookup.table,
+                        rows.len()
+                    ),
+                })?;
             if lookup.row >= *table_rows {
                 return Err(TraceError::Parse {
                     path: path.to_path_buf(),
@@ -155,7 +157,11 @@ pub fn read_trace(path: &Path) -> Result<LookupTrace, TraceError> {
 }
 
 fn infer_table_rows(lookups: &[Lookup]) -> Vec<u64> {
-    let tables = lookups.iter().map(|l| l.table as usize + 1).max().unwrap_or(0);
+    let tables = lookups
+        .iter()
+        .map(|l| l.table as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut rows = vec![1u64; tables];
     for lookup in lookups {
         if let Some(slot) = rows.get_mut(lookup.table as usize) {

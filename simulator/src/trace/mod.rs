@@ -15,9 +15,7 @@ pub use csv_io::{read_trace, write_trace, TRACE_HEADER};
 pub use error::TraceError;
 pub use generate::{generate, TraceSpec, DEFAULT_UNIFORM_BELOW_ROWS, DEFAULT_ZIPF_ALPHA};
 pub use permute::IdPermutation;
-pub use shape::{
-    TraceShape, AVAZU_ROWS, CRITEO_KAGGLE_ROWS, DCNV2_POOLING, DCNV2_ROWS, KDD_ROWS,
-};
+pub use shape::{TraceShape, AVAZU_ROWS, CRITEO_KAGGLE_ROWS, DCNV2_POOLING, DCNV2_ROWS, KDD_ROWS};
 
 /// One embedding lookup: row `row` of table `table`, summed into the pooled vector of
 /// (`batch`, `sample`, `table`).
