@@ -15,7 +15,7 @@ fn simulate(args: &[&str]) -> Output {
         .expect("the recpim binary runs")
 }
 
-fn path_arg(path: &PathBuf) -> &str {
+fn path_arg(path: &std::path::Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 

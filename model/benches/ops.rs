@@ -164,6 +164,20 @@ fn attention_forward_backward_n64(bencher: Bencher) {
     });
 }
 
+/// The same on a 128-example chunk (as the training engine shards a batch), where the forward
+/// keeps the softmax probabilities for the backward instead of recomputing them.
+#[divan::bench]
+fn attention_forward_backward_n64_chunk128(bencher: Bencher) {
+    let x = uniform3(15, (128, 64, EMB));
+    let dy = uniform3(17, (128, 64, EMB));
+    let w = attention::AttentionWeights::<f32>::init(EMB, &mut ChaCha8Rng::seed_from_u64(16));
+    let mut g = attention::AttentionWeights::<f32>::zeros(EMB);
+    bencher.bench_local(|| {
+        let (_, cache) = attention::forward(x.view(), &w.params(), 1e-5);
+        attention::backward(&cache, &w.params(), dy.view(), &mut g.grads())
+    });
+}
+
 /// 26 Criteo fields into [256, 26, 16], with the sparse backward into per-table row gradients.
 #[divan::bench]
 fn embedding_gather_scatter_26_fields(bencher: Bencher) {

@@ -156,25 +156,34 @@ fn cpu_time_table() {
                 let samples = (steps * b) as f64;
                 let per_cpu = samples / cpu.max(1e-9);
                 let gmac = per_cpu * 3.0 * m.forward_macs_per_example() as f64 / 1e9;
-                println!("{space:8} {b:5} {threads:7} {:15.0} {per_cpu:14.0} {gmac:10.2}", samples / wall);
+                println!(
+                    "{space:8} {b:5} {threads:7} {:15.0} {per_cpu:14.0} {gmac:10.2}",
+                    samples / wall
+                );
             }
         }
     }
     println!("supernet subnet step vs standalone step of the same genotype (LayerNorm on, batch 256, 2 threads)");
     println!("space    model        wall samples/s  samples/CPU-s");
-    let opts = ModelOptions { layernorm: true, operator_balancing: true };
+    let opts = ModelOptions {
+        layernorm: true,
+        operator_balancing: true,
+    };
     for space in ["xlarge", "autoctr"] {
         let g = genotype(space);
         let data = batch(256, 1);
         let p = pool(2);
         let hyper = StepHyper::default();
-        let space_id = recpim_model::genotype::SearchSpace::from_name(space).unwrap_or_else(|| panic!("{space}"));
+        let space_id = recpim_model::genotype::SearchSpace::from_name(space)
+            .unwrap_or_else(|| panic!("{space}"));
         let mut sn = Supernet::new(space_id, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
         let mut alone = build_nasrec(&g, &schema(), &opts, 0).unwrap_or_else(|e| panic!("{e}"));
         for (name, is_super) in [("supernet", true), ("standalone", false)] {
             let mut step = || {
                 if is_super {
-                    sn.train_step_subnet(&g, &data, &hyper).map(|_| ()).unwrap_or_else(|e| panic!("{e}"));
+                    sn.train_step_subnet(&g, &data, &hyper)
+                        .map(|_| ())
+                        .unwrap_or_else(|e| panic!("{e}"));
                 } else {
                     alone.train_step(&data, &hyper);
                 }
@@ -186,11 +195,18 @@ fn cpu_time_table() {
             }
             let wall = w0.elapsed().as_secs_f64();
             let cpu = cpu_seconds().unwrap_or(0.0) - c0;
-            println!("{space:8} {name:12} {:15.0} {:14.0}", 16.0 * 256.0 / wall, 16.0 * 256.0 / cpu.max(1e-9));
+            println!(
+                "{space:8} {name:12} {:15.0} {:14.0}",
+                16.0 * 256.0 / wall,
+                16.0 * 256.0 / cpu.max(1e-9)
+            );
         }
     }
     if let Some(kb) = peak_rss_kb() {
-        println!("peak resident memory (VmHWM): {:.1} MiB", kb as f64 / 1024.0);
+        println!(
+            "peak resident memory (VmHWM): {:.1} MiB",
+            kb as f64 / 1024.0
+        );
     }
 }
 

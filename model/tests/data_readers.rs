@@ -169,6 +169,8 @@ fn xlearn_libffm_fields_come_from_the_field_number() {
     assert_eq!(rows.n_sparse(), 18); // README: fields 0..17
     assert_eq!(positives(&rows), 48); // README: positive rate 0.24
                                       // "1 0:0:0.3651 2:1163:0.3651 ... 17:2434:0.50000 16:7755:0.50000": field 1 absent.
+                                      // Line 9 repeats field 17 ("17:5398 17:2434 17:3723"): the first is kept.
+    assert_eq!(rows.sparse_row(8)[17], 5398);
     let first = rows.sparse_row(0);
     assert_eq!(first[0], 0);
     assert_eq!(first[1], MISSING_KEY);
@@ -358,15 +360,19 @@ fn libsvm_and_libffm_bad_rows_and_values() {
     let ffm = write_file(
         dir.path(),
         "a.ffm",
-        b"1 0:3:1 2:9:0.4\n0 1:4:1 1:5:1\n1 0:1\n0 99999:1:1\n1 3:7:1\n",
+        b"1 0:3:1 2:9:0.4\n0 1:4:1 1:5:1\n1 0:1\n0 99999:1:1\n1 3:7:1\n0 1:x:1\n",
     );
     let (rows, report) = read_rows(&ffm, DataFormat::Libffm, &ReadOptions::default()).unwrap();
-    assert_eq!(report.malformed_line_numbers(), vec![2, 3, 4]);
-    assert!(report.first_malformed[0].message.contains("appears twice"));
+    assert_eq!(report.malformed_line_numbers(), vec![3, 4, 6]);
     assert_eq!(rows.n_sparse(), 4);
     assert_eq!(rows.sparse_row(0), &[3, MISSING_KEY, 9, MISSING_KEY]);
     assert_eq!(
         rows.sparse_row(1),
+        &[MISSING_KEY, 4, MISSING_KEY, MISSING_KEY],
+        "multi-hot field keeps its first"
+    );
+    assert_eq!(
+        rows.sparse_row(2),
         &[MISSING_KEY, MISSING_KEY, MISSING_KEY, 7]
     );
 }

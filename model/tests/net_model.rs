@@ -351,7 +351,8 @@ fn embedding_rows_outside_the_batch_are_untouched() {
 #[test]
 fn an_empty_batch_changes_nothing() {
     let schema = tiny_schema();
-    let mut m = build_nasrec(&tiny_genotype(), &schema, &ModelOptions::default(), 1).expect("builds");
+    let mut m =
+        build_nasrec(&tiny_genotype(), &schema, &ModelOptions::default(), 1).expect("builds");
     let empty = random_batch(&schema, 0, 1);
     let (mut before, mut after) = (Vec::new(), Vec::new());
     m.save_state(&mut before).expect("save");

@@ -275,7 +275,7 @@ fn mismatched_subnets_and_options_are_errors() {
     let Some(mut g) = genotype_file("ea_criteo_kaggle_xlarge_best_1shot.json") else {
         return;
     };
-    g.micro[3].dense_in_dims = 2048;
+    g.micro[6].dense_in_dims = 2048;
     let e = sn
         .forward_subnet(&g, &batch)
         .expect_err("too wide")

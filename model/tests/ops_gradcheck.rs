@@ -751,6 +751,30 @@ fn attention_gradients_accumulate() {
     assert!((&g.bk - &g0.bk).iter().all(|v| v.abs() < 1e-12));
 }
 
+#[test]
+fn attention_backward_recomputed_probabilities_match_kept_ones() {
+    // Large batches do not keep the B x 8 x N x N probabilities and recompute them from the
+    // log-sum-exp; both backward paths must agree.
+    let mut r = rng(24);
+    let x: Array3<f64> = uniform(&mut r, (3, 7, 16));
+    let w = random_attention(&mut r);
+    let dy: Array3<f64> = uniform(&mut r, (3, 7, 16));
+    let (_, kept) = attention::forward(x.view(), &w.params(), 1e-5);
+    assert!(kept.keeps_probs());
+    let mut recomputed = kept.clone();
+    recomputed.forget_probs();
+    assert!(!recomputed.keeps_probs());
+    let mut g1 = attention::AttentionWeights::<f64>::zeros(16);
+    let mut g2 = attention::AttentionWeights::<f64>::zeros(16);
+    let dx1 = attention::backward(&kept, &w.params(), dy.view(), &mut g1.grads());
+    let dx2 = attention::backward(&recomputed, &w.params(), dy.view(), &mut g2.grads());
+    assert!((&dx1 - &dx2).iter().all(|v| v.abs() < 1e-12));
+    assert!((&g1.wq - &g2.wq).iter().all(|v| v.abs() < 1e-12));
+    assert!((&g1.wk - &g2.wk).iter().all(|v| v.abs() < 1e-12));
+    assert!((&g1.wv - &g2.wv).iter().all(|v| v.abs() < 1e-12));
+    assert!(g1.wq.iter().any(|v| v.abs() > 1e-6));
+}
+
 // ---------------------------------------------------------------- init
 
 #[test]

@@ -87,16 +87,6 @@ pub enum SimError {
         /// File path or origin name.
         origin: String,
     },
-    /// A figure overflowed the engine's integer time or event counters.
-    #[error("op[{op_index}] ({op_name}): {what} overflows the simulator's 64-bit counters")]
-    Overflow {
-        /// Index of the op.
-        op_index: usize,
-        /// Name of the op.
-        op_name: String,
-        /// What overflowed.
-        what: String,
-    },
     /// Writing the event trace failed.
     #[error("writing the event trace failed: {reason}")]
     Trace {
@@ -106,4 +96,10 @@ pub enum SimError {
     /// The functional MVM path rejected its input.
     #[error(transparent)]
     Functional(#[from] crate::functional::FunctionalError),
+    /// The RecNMP model rejected its config, options or trace.
+    #[error(transparent)]
+    Recnmp(#[from] crate::recnmp::RecnmpError),
+    /// A lookup trace could not be generated, read or written.
+    #[error(transparent)]
+    LookupTrace(#[from] crate::trace::TraceError),
 }

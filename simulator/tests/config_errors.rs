@@ -334,3 +334,25 @@ fn bit_slicing_mirrors_the_crossbar_settings() {
     assert_eq!(s.adc_bits, 6);
     assert!(s.validate().is_ok());
 }
+
+/// A trace writer that fails turns into `SimError::Trace`, not a panic.
+#[test]
+fn failing_trace_writer_is_an_error() {
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let hw = HwConfig::load(&preset_path("default.toml")).unwrap();
+    let workload = Workload::load(&preset_path("workloads/mnsim-fc784x256.toml")).unwrap();
+    let mut sink = recpim_sim::CsvTrace::new(Broken);
+    let err = recpim_sim::simulate_cycle(&hw, &workload, Some(&mut sink)).unwrap_err();
+    assert!(
+        matches!(&err, SimError::Trace { reason } if reason.contains("disk full")),
+        "{err:?}"
+    );
+}

@@ -383,3 +383,62 @@ fn pipelining_shortens_latency_and_keeps_dynamic_energy() {
     );
     assert!(a.energy_breakdown_pj.leakage < b.energy_breakdown_pj.leakage);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Arbitrary (also invalid) values never panic: `check` rejects them or both engines run.
+    #[test]
+    fn arbitrary_values_never_panic(
+        rows in 0u32..5000,
+        cols in 0u32..5000,
+        active in 0u32..5000,
+        cell_bits in 0u32..10,
+        dac_per in 0u32..600,
+        adc_per in 0u32..600,
+        adc_bits in 0u32..20,
+        energy in -0.1f64..1.0,
+        latency in -1.0f64..50.0,
+        size in 0u64..1_100_000,
+        block in prop::sample::select(vec![0u32, 8, 12, 16, 64]),
+        tiles in prop::option::of(0u32..4),
+        replication in 0u32..5,
+        op_rows in 0u64..3000,
+        op_cols in 0u64..3000,
+        bits in 0u32..18,
+        count in 0u64..3,
+    ) {
+        let mut raw = base_raw();
+        raw.crossbar.rows = rows;
+        raw.crossbar.cols = cols;
+        raw.crossbar.active_rows = active;
+        raw.device.cell_bits = cell_bits;
+        raw.dac.per_crossbar = dac_per;
+        raw.adc.per_crossbar = adc_per;
+        raw.adc.bits = Some(adc_bits);
+        raw.adc.energy_pj = Some(energy);
+        raw.dac.latency_ns = Some(latency);
+        raw.buffers.input.size_bytes = size;
+        raw.buffers.input.block_bytes = block;
+        raw.hierarchy.tiles = tiles;
+        raw.mapping.replication = replication;
+        let workload = Workload {
+            ops: vec![Op::Mvm {
+                name: "x".into(),
+                rows: op_rows,
+                cols: op_cols,
+                weight_bits: bits,
+                input_bits: bits,
+                count,
+            }],
+        };
+        if let Ok(hw) = HwConfig::check(raw, "<arbitrary>") {
+            let analytic = simulate_analytic(&hw, &workload);
+            let cycle = simulate_cycle(&hw, &workload, None);
+            prop_assert_eq!(analytic.is_ok(), cycle.is_ok());
+            if let (Ok(a), Ok(c)) = (analytic, cycle) {
+                assert_reports_equal(&a, &c);
+            }
+        }
+    }
+}

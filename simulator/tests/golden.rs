@@ -181,7 +181,8 @@ fn cacti_points_are_reproduced_exactly() {
     }
     // And a config's buffer takes them (no cycle override -> CACTI's cycle time).
     let hw = preset("default.toml");
-    let expected = cacti::lookup(16384, 16, "t", "b").unwrap();
+    let expected = cacti::lookup(4096, 16, "t", "b").unwrap();
+    assert_eq!(hw.input_buffer().size_bytes, 4096);
     assert_eq!(hw.input_buffer().read_energy_pj, expected.read_energy_pj);
     assert_eq!(hw.input_buffer().cycle_ns, expected.cycle_time_ns);
 }

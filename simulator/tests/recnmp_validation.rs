@@ -289,4 +289,7 @@ fn bad_runs_give_clear_errors() {
         simulate(&config, &empty, 64),
         Err(RecnmpError::EmptyTrace)
     ));
+    // The crate-level error wraps ours.
+    let wrapped: recpim_sim::SimError = RecnmpError::EmptyTrace.into();
+    assert!(wrapped.to_string().contains("empty"), "{wrapped}");
 }

@@ -301,7 +301,7 @@ fn print_table(
         slicing.lossless_adc_bits(args.weight_bits, args.input_bits)
     );
     println!(
-        "mapping: {} crossbars, {} row groups, {} weight slices, {} input cycles",
+        "mapping: crossbars {}, row groups {}, weight slices {}, input cycles {}",
         sliced.crossbars(),
         sliced.row_groups().len(),
         sliced.weight_slices(),

@@ -24,7 +24,8 @@ pub const MISSING_KEY: u64 = u64::MAX;
 /// (libsvm, libffm). In libsvm/libffm a value of 0 also means "absent"; any other finite value
 /// switches the one-hot feature on (its magnitude, e.g. xlearn's per-row `1/sqrt(n)`
 /// normalisation, is not information about which category is present, and embedding models
-/// do not scale embeddings by it).
+/// do not scale embeddings by it). A libffm field named more than once in a row (multi-hot)
+/// keeps its first non-zero feature, since every field has one embedding row per example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataFormat {

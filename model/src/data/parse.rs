@@ -290,10 +290,10 @@ impl LineParser {
             let on = parse_feature_value(value).map_err(|e| format!("triple {} {e}", k + 1))?;
             if out.sparse.len() <= field {
                 out.sparse.resize(field + 1, MISSING_KEY);
-            } else if out.sparse[field] != MISSING_KEY {
-                return Err(format!("field {field} appears twice (fields are one-hot)"));
             }
-            if on {
+            // Fields are one-hot: a multi-valued field (xlearn's Criteo sample repeats fields
+            // 16 and 17) keeps its first non-zero feature.
+            if on && out.sparse[field] == MISSING_KEY {
                 out.sparse[field] = key.min(MISSING_KEY - 1);
             }
         }

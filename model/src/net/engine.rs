@@ -132,14 +132,7 @@ pub fn forward<T: Real>(
         let v = match &node.op {
             Op::DenseInput => Tensor::Flat(dense.to_owned()),
             Op::Embed { group } => {
-                let tables = &p.tables[*group];
-                let dim = graph.embed_dims[*group];
-                let mut y = Array3::zeros((batch, tables.len(), dim));
-                for (f, table) in tables.iter().enumerate() {
-                    let rows = ops::embedding::gather(table.view(), sparse.column(f));
-                    y.slice_mut(s![.., f, ..]).assign(&rows);
-                }
-                Tensor::Items(y)
+                Tensor::Items(ops::embedding::gather_fields(&p.tables[*group], sparse))
             }
             Op::Linear { inputs, w, b } => {
                 let w = &p.dense[*w];
@@ -149,7 +142,13 @@ pub fn forward<T: Real>(
                     let ws = w.slice(s![r0..r1, ..]);
                     match acc.as_mut() {
                         None => acc = Some(ops::linear::forward(values[x].flat(), ws, bias)),
-                        Some(a) => *a += &ops::linear::forward(values[x].flat(), ws, None),
+                        Some(a) => ndarray::linalg::general_mat_mul(
+                            T::one(),
+                            &values[x].flat(),
+                            &ws,
+                            T::one(),
+                            a,
+                        ),
                     }
                 }
                 Tensor::Flat(acc.unwrap_or_else(|| Array2::zeros((batch, w.ncols()))))
@@ -328,44 +327,29 @@ pub fn backward<T: Real>(
         match &node.op {
             Op::DenseInput => {}
             Op::Embed { group } => {
-                let dy = dy.items();
-                for (f, acc) in out.tables[*group].iter_mut().enumerate() {
-                    ops::embedding::scatter_add(sparse.column(f), dy.slice(s![.., f, ..]), acc);
-                }
+                ops::embedding::scatter_fields(sparse, dy.items(), &mut out.tables[*group])
             }
             Op::Linear { inputs, w, b } => {
                 let dy = dy.flat();
-                let wt = &p.dense[*w];
-                let rows = input_rows(graph, inputs);
-                let mut bias_done = b.is_none();
-                for (&x, (r0, r1)) in inputs.iter().zip(rows) {
-                    let dx = if !bias_done {
-                        let ids = [*w, b.unwrap_or(*w)];
-                        let mut m = distinct_mut(out.dense, &ids);
-                        let (dw, db) = m.split_at_mut(1);
-                        bias_done = true;
-                        ops::linear::backward(
-                            tape.values[x].flat(),
-                            wt.slice(s![r0..r1, ..]),
-                            dy,
-                            dw[0].slice_mut(s![r0..r1, ..]),
-                            Some(db[0].column_mut(0)),
-                        )
-                    } else {
-                        ops::linear::backward(
-                            tape.values[x].flat(),
-                            wt.slice(s![r0..r1, ..]),
-                            dy,
-                            out.dense[*w].slice_mut(s![r0..r1, ..]),
-                            None,
-                        )
-                    };
-                    add_grad(&mut grads, x, Tensor::Flat(dx));
+                if let Some(b) = b {
+                    let mut db = out.dense[*b].column_mut(0);
+                    db += &dy.sum_axis(Axis(0));
                 }
-                if !bias_done {
-                    if let Some(b) = b {
-                        let mut db = out.dense[*b].column_mut(0);
-                        db += &dy.sum_axis(Axis(0));
+                let wt = &p.dense[*w];
+                for (&x, (r0, r1)) in inputs.iter().zip(input_rows(graph, inputs)) {
+                    let dw = out.dense[*w].slice_mut(s![r0..r1, ..]);
+                    if matches!(graph.nodes[x].op, Op::DenseInput) {
+                        // The raw features need no gradient.
+                        ops::linear::backward_params(tape.values[x].flat(), dy, dw, None);
+                    } else {
+                        let dx = ops::linear::backward(
+                            tape.values[x].flat(),
+                            wt.slice(s![r0..r1, ..]),
+                            dy,
+                            dw,
+                            None,
+                        );
+                        add_grad(&mut grads, x, Tensor::Flat(dx));
                     }
                 }
             }

@@ -203,7 +203,10 @@ impl CtrModel for NetModel {
     fn train_step(&mut self, batch: &Batch, hyper: &StepHyper) -> StepStats {
         assert_batch(&self.net.graph, batch);
         if batch.is_empty() {
-            return StepStats { loss: 0.0, grad_norm: 0.0 };
+            return StepStats {
+                loss: 0.0,
+                grad_norm: 0.0,
+            };
         }
         let table_rows: Vec<usize> = self
             .net

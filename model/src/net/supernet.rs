@@ -291,7 +291,10 @@ impl Supernet {
         let (graph, ids) = self.subnet(g)?;
         assert_batch(&graph, batch);
         if batch.is_empty() {
-            return Ok(StepStats { loss: 0.0, grad_norm: 0.0 });
+            return Ok(StepStats {
+                loss: 0.0,
+                grad_norm: 0.0,
+            });
         }
         let dense = self.gather(&graph, &ids, &self.max);
         let mut dense_accum = self.gather(&graph, &ids, &self.max_accum);

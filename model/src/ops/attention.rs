@@ -24,6 +24,12 @@ use super::{linear, Real};
 /// Number of attention heads (reference `NUM_MHA_HEADS`).
 pub const NUM_HEADS: usize = 8;
 
+/// Largest `B * heads * N * N` for which the forward keeps the softmax probabilities for the
+/// backward (6 Mi elements, 24 MiB in f32: a 128-example chunk at N = 64 fits). Beyond it the
+/// backward recomputes them from each row's log-sum-exp, since a buffer that large costs more in
+/// page faults than the exponentials it saves.
+pub const PROBS_KEEP_LIMIT: usize = 6 << 20;
+
 /// Read-only views of the encoder layer's parameters (weights `[E, E]`, vectors `[E]`).
 #[derive(Debug, Clone)]
 pub struct AttentionParams<'a, T> {
@@ -204,6 +210,9 @@ pub struct AttentionCache<T> {
     /// Log-sum-exp of each softmax row, `[B, heads, N]` flattened: the probabilities are
     /// recomputed from it in backward (storing B*8*N*N of them costs more than the exps).
     lse: Vec<T>,
+    /// The normalised probabilities `[B, heads, N, N]`, kept when they fit in
+    /// [`PROBS_KEEP_LIMIT`] elements; otherwise the backward recomputes them from `lse`.
+    probs: Option<Vec<T>>,
     scale: T,
     ctx: Array2<T>,
     ln1: LayerNormCache<T>,
@@ -213,6 +222,17 @@ pub struct AttentionCache<T> {
 }
 
 impl<T: Real> AttentionCache<T> {
+    /// True when the forward kept the softmax probabilities (see [`PROBS_KEEP_LIMIT`]).
+    pub fn keeps_probs(&self) -> bool {
+        self.probs.is_some()
+    }
+
+    /// Drops the kept probabilities to save memory; the backward then recomputes them from
+    /// each row's log-sum-exp (same result up to rounding).
+    pub fn forget_probs(&mut self) {
+        self.probs = None;
+    }
+
     /// The softmax probabilities of example `b`, head `h`: row i is the distribution of query i
     /// over the N keys (`[N, N]`).
     ///
@@ -276,8 +296,21 @@ pub fn forward<T: Real>(
     let v = linear::forward(x2.view(), p.wv.view(), Some(p.bv.view()));
     let scale = T::one() / T::from_usize(dh).unwrap_or_else(T::one).sqrt();
     let mut lse = vec![T::zero(); batch * NUM_HEADS * items];
+    let prob_count = batch * NUM_HEADS * items * items;
+    let mut probs = (prob_count <= PROBS_KEEP_LIMIT).then(|| vec![T::zero(); prob_count]);
     let mut ctx = Array2::zeros((batch * items, emb));
-    attention_core(&q, &k, &v, scale, dh, batch, items, &mut lse, &mut ctx);
+    attention_core(
+        &q,
+        &k,
+        &v,
+        scale,
+        dh,
+        batch,
+        items,
+        &mut lse,
+        probs.as_deref_mut(),
+        &mut ctx,
+    );
     let mut r1 = linear::forward(ctx.view(), p.wo.view(), Some(p.bo.view()));
     r1 += &x2;
     let (h1, ln1) = layernorm::forward(r1.view(), p.ln1_gamma.view(), p.ln1_beta.view(), eps);
@@ -297,6 +330,7 @@ pub fn forward<T: Real>(
             k,
             v,
             lse,
+            probs,
             scale,
             ctx,
             ln1,
@@ -339,7 +373,8 @@ fn scores<T: Real>(qi: &[T], kt: &[T], scale: T, row: &mut [T]) {
 }
 
 /// Scaled dot-product attention per (example, head), fused: scores, a max-shifted softmax and
-/// the probability-weighted sum of values; keeps only each row's log-sum-exp.
+/// the probability-weighted sum of values; keeps each row's log-sum-exp and, when `probs` is
+/// given, the normalised probabilities.
 #[allow(clippy::too_many_arguments)]
 fn attention_core<T: Real>(
     q: &Array2<T>,
@@ -350,6 +385,7 @@ fn attention_core<T: Real>(
     batch: usize,
     items: usize,
     lse: &mut [T],
+    mut probs: Option<&mut [T]>,
     ctx: &mut Array2<T>,
 ) {
     let emb = dh * NUM_HEADS;
@@ -373,6 +409,12 @@ fn attention_core<T: Real>(
                 let ci = &mut cs[off + i * emb..][..dh];
                 for (d, c) in ci.iter_mut().enumerate() {
                     *c = dot(&row, &vt[d * items..(d + 1) * items]) * inv;
+                }
+                if let Some(p) = probs.as_deref_mut() {
+                    let start = ((b * NUM_HEADS + h) * items + i) * items;
+                    for (dst, &r) in p[start..start + items].iter_mut().zip(&row) {
+                        *dst = r * inv;
+                    }
                 }
             }
         }
@@ -474,10 +516,15 @@ pub fn backward<T: Real>(
                 for i in 0..items {
                     let qi = &qs[off + i * emb..][..dh];
                     let dci = &dcs[off + i * emb..][..dh];
-                    // Recompute the probabilities from the stored log-sum-exp.
-                    scores(qi, &kt, scale, &mut prob);
-                    let lse = cache.lse[(b * NUM_HEADS + h) * items + i];
-                    T::exp_shifted_sum(&mut prob, lse);
+                    let row = (b * NUM_HEADS + h) * items + i;
+                    match &cache.probs {
+                        Some(kept) => prob.copy_from_slice(&kept[row * items..(row + 1) * items]),
+                        None => {
+                            // Recompute the probabilities from the stored log-sum-exp.
+                            scores(qi, &kt, scale, &mut prob);
+                            T::exp_shifted_sum(&mut prob, cache.lse[row]);
+                        }
+                    }
                     // dP_ij = <dctx_i, v_j>; dV_j += P_ij dctx_i.
                     dp.iter_mut().for_each(|d| *d = T::zero());
                     for (d, &c) in dci.iter().enumerate() {

@@ -26,9 +26,12 @@ pub fn forward<T: Real>(t: ArrayView3<T>) -> Array2<T> {
     for (tb, mut zb) in t.outer_iter().zip(z.rows_mut()) {
         general_mat_mul(T::one(), &tb, &tb.t(), T::zero(), &mut gram);
         // Row i of the triangle, pairs (i, 0..i), is contiguous in the output.
-        for (i, g) in gram.rows().into_iter().enumerate().skip(1) {
-            zb.slice_mut(ndarray::s![tril_len(i)..tril_len(i) + i])
-                .assign(&g.slice(ndarray::s![..i]));
+        let gs = gram.as_slice().expect("a fresh array is contiguous");
+        let zs = zb
+            .as_slice_mut()
+            .expect("rows of a fresh array are contiguous");
+        for i in 1..p {
+            zs[tril_len(i)..tril_len(i) + i].copy_from_slice(&gs[i * p..i * p + i]);
         }
     }
     z

@@ -7,8 +7,7 @@
 //! projections apply (an LN(s) after transposing items to the last axis).
 
 use ndarray::{
-    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Axis,
-    Zip,
+    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Zip,
 };
 
 use super::Real;
@@ -233,50 +232,48 @@ pub fn forward_items<T: Real>(
     let (batch, items, emb) = x.dim();
     check_params(items, &gamma, &beta, "items");
     let n = T::from_usize(items).unwrap_or_else(T::one);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("a standard-layout array is contiguous");
     let mut y = Array3::zeros((batch, items, emb));
     let mut xhat = Array3::zeros((batch, items, emb));
     let mut inv_std = Array2::zeros((batch, emb));
+    let ys = y.as_slice_mut().expect("a fresh array is contiguous");
+    let hs = xhat.as_slice_mut().expect("a fresh array is contiguous");
+    let is = inv_std.as_slice_mut().expect("a fresh array is contiguous");
     let mut mean = vec![T::zero(); emb];
-    let mut var = vec![T::zero(); emb];
+    let block = items * emb;
     for b in 0..batch {
-        let xb = x.index_axis(Axis(0), b);
+        let xb = &xs[b * block..(b + 1) * block];
+        let inv = &mut is[b * emb..(b + 1) * emb];
         mean.iter_mut().for_each(|m| *m = T::zero());
-        var.iter_mut().for_each(|v| *v = T::zero());
-        for row in xb.rows() {
-            for (m, &v) in mean.iter_mut().zip(row.iter()) {
+        inv.iter_mut().for_each(|v| *v = T::zero());
+        for row in xb.chunks_exact(emb) {
+            for (m, &v) in mean.iter_mut().zip(row) {
                 *m += v;
             }
         }
         mean.iter_mut().for_each(|m| *m = *m / n);
-        for row in xb.rows() {
-            for ((s, &m), &v) in var.iter_mut().zip(mean.iter()).zip(row.iter()) {
+        // Two-pass variance (sum of squared deviations), accumulated in `inv` first.
+        for row in xb.chunks_exact(emb) {
+            for ((s, &m), &v) in inv.iter_mut().zip(&mean).zip(row) {
                 *s += (v - m) * (v - m);
             }
         }
-        let mut inv_b = inv_std.row_mut(b);
-        for (inv, &s) in inv_b.iter_mut().zip(var.iter()) {
-            *inv = T::one() / (s / n + eps).sqrt();
-        }
-        let mut hb = xhat.index_axis_mut(Axis(0), b);
-        let mut yb = y.index_axis_mut(Axis(0), b);
-        for (nn, ((xr, mut hr), mut yr)) in xb
-            .rows()
-            .into_iter()
-            .zip(hb.rows_mut())
-            .zip(yb.rows_mut())
+        inv.iter_mut()
+            .for_each(|s| *s = T::one() / (*s / n + eps).sqrt());
+        let hb = &mut hs[b * block..(b + 1) * block];
+        let yb = &mut ys[b * block..(b + 1) * block];
+        for (nn, ((xr, hr), yr)) in xb
+            .chunks_exact(emb)
+            .zip(hb.chunks_exact_mut(emb))
+            .zip(yb.chunks_exact_mut(emb))
             .enumerate()
         {
             let (g, bt) = (gamma[nn], beta[nn]);
-            for ((((h, y), &v), &m), &inv) in hr
-                .iter_mut()
-                .zip(yr.iter_mut())
-                .zip(xr.iter())
-                .zip(mean.iter())
-                .zip(inv_b.iter())
-            {
-                let xh = (v - m) * inv;
-                *h = xh;
-                *y = xh * g + bt;
+            for e in 0..emb {
+                let xh = (xr[e] - mean[e]) * inv[e];
+                hr[e] = xh;
+                yr[e] = xh * g + bt;
             }
         }
     }
@@ -322,54 +319,55 @@ pub fn backward_items<T: Real>(
         dbeta.len()
     );
     let n = T::from_usize(items).unwrap_or_else(T::one);
+    let dy = dy.as_standard_layout();
+    let ds = dy
+        .as_slice()
+        .expect("a standard-layout array is contiguous");
+    let hs = cache
+        .xhat
+        .as_slice()
+        .expect("the cache is allocated contiguous");
+    let is = cache
+        .inv_std
+        .as_slice()
+        .expect("the cache is allocated contiguous");
     let mut dx = Array3::zeros((batch, items, emb));
+    let xs = dx.as_slice_mut().expect("a fresh array is contiguous");
     let mut m1 = vec![T::zero(); emb];
     let mut m2 = vec![T::zero(); emb];
+    let block = items * emb;
     for b in 0..batch {
-        let dyb = dy.index_axis(Axis(0), b);
-        let hb = cache.xhat.index_axis(Axis(0), b);
-        let inv_b = cache.inv_std.row(b);
+        let dyb = &ds[b * block..(b + 1) * block];
+        let hb = &hs[b * block..(b + 1) * block];
+        let inv = &is[b * emb..(b + 1) * emb];
         m1.iter_mut().for_each(|m| *m = T::zero());
         m2.iter_mut().for_each(|m| *m = T::zero());
-        for (nn, (dr, hr)) in dyb.rows().into_iter().zip(hb.rows()).enumerate() {
+        for (nn, (dr, hr)) in dyb.chunks_exact(emb).zip(hb.chunks_exact(emb)).enumerate() {
             let g = gamma[nn];
             let mut dg = T::zero();
             let mut db = T::zero();
-            for (((a1, a2), &d), &h) in m1
-                .iter_mut()
-                .zip(m2.iter_mut())
-                .zip(dr.iter())
-                .zip(hr.iter())
-            {
-                let dh = d * g;
-                *a1 += dh;
-                *a2 += dh * h;
-                dg += d * h;
-                db += d;
+            for e in 0..emb {
+                let dh = dr[e] * g;
+                m1[e] += dh;
+                m2[e] += dh * hr[e];
+                dg += dr[e] * hr[e];
+                db += dr[e];
             }
             dgamma[nn] += dg;
             dbeta[nn] += db;
         }
         m1.iter_mut().for_each(|m| *m = *m / n);
         m2.iter_mut().for_each(|m| *m = *m / n);
-        let mut dxb = dx.index_axis_mut(Axis(0), b);
-        for (nn, ((dr, hr), mut xr)) in dyb
-            .rows()
-            .into_iter()
-            .zip(hb.rows())
-            .zip(dxb.rows_mut())
+        let xb = &mut xs[b * block..(b + 1) * block];
+        for (nn, ((dr, hr), xr)) in dyb
+            .chunks_exact(emb)
+            .zip(hb.chunks_exact(emb))
+            .zip(xb.chunks_exact_mut(emb))
             .enumerate()
         {
             let g = gamma[nn];
-            for (((((dx, &d), &h), &a1), &a2), &inv) in xr
-                .iter_mut()
-                .zip(dr.iter())
-                .zip(hr.iter())
-                .zip(m1.iter())
-                .zip(m2.iter())
-                .zip(inv_b.iter())
-            {
-                *dx = inv * (d * g - a1 - h * a2);
+            for e in 0..emb {
+                xr[e] = inv[e] * (dr[e] * g - m1[e] - hr[e] * m2[e]);
             }
         }
     }

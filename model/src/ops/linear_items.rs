@@ -5,8 +5,8 @@
 //!
 //! Computed as one small GEMM per example (`y_b = W^T x_b`, `[M,N] x [N,E]`) writing straight
 //! into the output: matrixmultiply takes the transposed and sliced views without copying. The
-//! alternative of permuting `x` to `[B*E, N]` for a single large GEMM was measured 1.5x (wall)
-//! to 3.5x (CPU time) slower at B=256, N=64, M=48, E=16: the two permuting copies cost more than
+//! alternative of permuting `x` to `[B*E, N]` for a single large GEMM was measured 1.2x (wall)
+//! to 4x (CPU time) slower at B=256, N=64, M=48, E=16: the two permuting copies cost more than
 //! the GEMM saves (BENCHMARKS.md, "Model operators").
 
 use ndarray::linalg::general_mat_mul;

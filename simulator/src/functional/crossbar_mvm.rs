@@ -6,8 +6,8 @@ use super::error::FunctionalError;
 use super::matrix::{IntMatrix, UintMatrix};
 use super::sliced_weights::SlicedWeights;
 
-/// Batch items processed together, so each column's cells are loaded once for many dot
-/// products while the sliced inputs of the chunk stay in cache.
+/// Batch items whose driven word lines are prepared together, so a row group's cells (kept in
+/// L2) serve every read of the chunk before the next group is loaded.
 const BATCH_CHUNK: usize = 16;
 
 /// Outputs of one functional MVM call.
@@ -119,7 +119,6 @@ impl SlicedWeights {
             let pass = KernelPass {
                 weights: self,
                 inputs,
-                input_bits,
                 input_slices,
                 columns,
                 transfers: &transfers,
@@ -220,7 +219,6 @@ impl ColumnSum for u32 {
 struct KernelPass<'a> {
     weights: &'a SlicedWeights,
     inputs: &'a UintMatrix,
-    input_bits: u32,
     input_slices: usize,
     columns: usize,
     transfers: &'a [AdcTransfer],
@@ -289,7 +287,6 @@ impl KernelPass<'_> {
         let in_features = self.weights.in_features;
         let dac_bits = self.weights.slicing.dac_bits;
         let level_mask = (1_u32 << dac_bits) - 1;
-        debug_assert!(self.input_bits <= 16);
         driven.rows.clear();
         driven.levels.clear();
         driven.bounds.clear();

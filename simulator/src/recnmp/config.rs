@@ -133,9 +133,9 @@ impl RawRecnmpConfig {
 
     /// Reads and parses a TOML file.
     pub fn from_file(path: &Path) -> Result<Self, RecnmpError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RecnmpError::ConfigIo {
+        let text = std::fs::read_to_string(path).map_err(|error| RecnmpError::ConfigIo {
             path: path.to_path_buf(),
-            source,
+            reason: error.to_string(),
         })?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
@@ -314,7 +314,7 @@ impl RawRecnmpConfig {
                 (None, None) => Err(self.value_error(
                     "nmp.rankcache_kb",
                     n.rankcache_kb,
-                    "0, or 8/16/32/64/128/256/512/1024 (the CACTI 32 nm table), or set \
+                    "0, or 2/4/8/16/32/64/128/256/512/1024 (the CACTI 32 nm table), or set \
                      nmp.rankcache_read_pj, nmp.rankcache_write_pj and nmp.rankcache_leakage_mw",
                 )),
             }

@@ -137,7 +137,6 @@ pub fn simulate_reads(
 ) -> DramRun {
     let window = window.max(1);
     let banks_per_group = organisation.banks_per_group as usize;
-    let banks_per_rank = organisation.banks_per_rank() as usize;
     let mut rank_states: Vec<RankState> = (0..ranks.max(1))
         .map(|_| RankState::new(organisation, timing))
         .collect();
@@ -149,7 +148,6 @@ pub fn simulate_reads(
     let mut next_to_enter = 0usize;
     let mut bus_free_cycle = 0u64;
     let mut bus_last_rank: Option<u32> = None;
-    let mut hit_waiting = vec![false; banks_per_rank * rank_states.len()];
     let mut now = 0u64;
 
     loop {
@@ -187,18 +185,6 @@ pub fn simulate_reads(
             }
         }
 
-        // Which banks have a row hit waiting: FR-FCFS never closes a row someone still wants.
-        hit_waiting.iter_mut().for_each(|flag| *flag = false);
-        for entry in &pending {
-            let request = &requests[entry.index];
-            let bank_index =
-                (request.bank_group as usize) * banks_per_group + request.bank as usize;
-            let rank = &rank_states[request.rank as usize];
-            if rank.banks[bank_index].open_row == Some(request.row) {
-                hit_waiting[request.rank as usize * banks_per_rank + bank_index] = true;
-            }
-        }
-
         let mut chosen: Option<(usize, Command)> = None;
         let mut earliest = u64::MAX;
         for (position, entry) in pending.iter().enumerate() {
@@ -220,12 +206,22 @@ pub fn simulate_reads(
                         .max(bus_ready);
                     (Command::Read, ready)
                 }
-                Some(_) => {
-                    if hit_waiting[request.rank as usize * banks_per_rank + bank_index] {
-                        continue;
-                    }
+                Some(open_row) => {
                     let ready = (bank.act_cycle + timing.tras)
                         .max(after(bank.last_read_cycle, timing.trtp));
+                    // FR-FCFS never closes a row a queued request still hits. Checked only when
+                    // the PRE could issue now; a later PRE at worst adds one idle time step.
+                    if ready <= now
+                        && pending.iter().any(|other| {
+                            let o = &requests[other.index];
+                            o.rank == request.rank
+                                && o.bank_group == request.bank_group
+                                && o.bank == request.bank
+                                && o.row == open_row
+                        })
+                    {
+                        continue;
+                    }
                     (Command::Precharge, ready)
                 }
                 None => {
@@ -245,11 +241,12 @@ pub fn simulate_reads(
             let ready = ready.max(now);
             earliest = earliest.min(ready);
             if ready == now {
-                let better = match chosen {
-                    None => true,
-                    Some((_, current)) => command == Command::Read && current != Command::Read,
-                };
-                if better {
+                if command == Command::Read {
+                    // The oldest ready row hit wins outright.
+                    chosen = Some((position, command));
+                    break;
+                }
+                if chosen.is_none() {
                     chosen = Some((position, command));
                 }
             }

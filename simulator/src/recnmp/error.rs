@@ -5,15 +5,15 @@ use std::path::PathBuf;
 use crate::trace::TraceError;
 
 /// Everything that can go wrong while configuring or running the RecNMP and host models.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecnmpError {
     /// The configuration file could not be read.
-    #[error("RecNMP config {path}: {source}")]
+    #[error("RecNMP config {path}: {reason}")]
     ConfigIo {
         /// The file involved.
         path: PathBuf,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error, as text.
+        reason: String,
     },
     /// The configuration is not valid TOML or has an unknown, missing or mistyped key.
     #[error("RecNMP config {origin}: {message}")]

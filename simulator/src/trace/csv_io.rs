@@ -24,10 +24,7 @@ const TABLE_ROWS_PREFIX: &str = "table_rows=";
 
 /// Writes `trace` to `path` in the documented CSV format.
 pub fn write_trace(trace: &LookupTrace, path: &Path) -> Result<(), TraceError> {
-    let io_error = |source| TraceError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |error: std::io::Error| TraceError::io(path, &error);
     let file = std::fs::File::create(path).map_err(io_error)?;
     let mut out = BufWriter::new(file);
     let rows: Vec<String> = trace.table_rows.iter().map(|r| r.to_string()).collect();
@@ -65,10 +62,7 @@ fn parse_field<T: std::str::FromStr>(
 
 /// Reads a trace written by [`write_trace`] (or by hand in the same format).
 pub fn read_trace(path: &Path) -> Result<LookupTrace, TraceError> {
-    let io_error = |source| TraceError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |error: std::io::Error| TraceError::io(path, &error);
     let file = std::fs::File::open(path).map_err(io_error)?;
     let reader = BufReader::new(file);
     let mut declared_rows: Option<Vec<u64>> = None;

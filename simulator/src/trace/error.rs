@@ -1,17 +1,17 @@
 //! Errors of the lookup-trace generator and of the trace CSV reader/writer.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while generating, reading or writing a lookup trace.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TraceError {
     /// The trace file could not be opened, read or written.
-    #[error("trace file {path}: {source}")]
+    #[error("trace file {path}: {reason}")]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error, as text.
+        reason: String,
     },
     /// A line of a trace file does not follow the documented format.
     #[error("trace file {path}, line {line}: {message}")]
@@ -45,4 +45,14 @@ pub enum TraceError {
         /// The rejected name.
         name: String,
     },
+}
+
+impl TraceError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: &Path, error: &std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        }
+    }
 }
