@@ -317,7 +317,7 @@ pub fn parse_label(text: &str) -> Result<f32, String> {
         "1" | "+1" => Ok(1.0),
         other => match other.parse::<f64>() {
             Ok(v) if v == 0.0 || v == -1.0 => Ok(0.0),
-            Ok(v) if v == 1.0 => Ok(1.0),
+            Ok(1.0) => Ok(1.0),
             _ => Err(format!("label {other:?} is not 0 or 1 (or -1/+1)")),
         },
     }
