@@ -262,3 +262,44 @@ fn bad_flags_exit_2() {
         assert!(!stderr(&o).is_empty());
     }
 }
+
+#[test]
+fn a_reference_genotype_trains_on_the_synthetic_data() {
+    let genotype = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/nasrec_genotypes/ea_criteo_kaggle_autoctr_best_1shot.json"
+    );
+    if !Path::new(genotype).is_file() {
+        eprintln!("skipping: {genotype} is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = recpim(&[
+        "train",
+        "--genotype",
+        genotype,
+        "--synthetic-rows",
+        "600",
+        "--batch",
+        "64",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--json",
+        "--out",
+        out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        m["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("genotype:autoctr:"),
+        "{m}"
+    );
+    assert_eq!(m["steps"], 8); // 480 train rows / 64
+    assert!(m["params_dense"].as_u64().unwrap() > 100_000);
+    assert!(m["test_logloss"].as_f64().unwrap().is_finite());
+}

@@ -525,3 +525,30 @@ fn streaming_reports_malformed_rows_and_strict_errors() {
     )
     .is_err());
 }
+
+#[test]
+fn fit_and_encode_are_identical_with_one_and_two_threads() {
+    let (rows, _) = recpim_model::data::generate(SyntheticShape::Criteo, 20_000, 6);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let encoder = Encoder::fit(
+                &rows,
+                &EncoderOptions {
+                    min_count: 2,
+                    max_table_rows: 1000,
+                },
+            )
+            .unwrap();
+            let data = encoder.encode(&rows).unwrap();
+            (encoder.to_json().unwrap(), data)
+        })
+    };
+    let (json1, data1) = run(1);
+    let (json2, data2) = run(2);
+    assert_eq!(json1, json2);
+    assert_eq!(data1, data2);
+}

@@ -316,7 +316,11 @@ fn permute32(mut x: u32) -> u32 {
 /// power-of-two domain holding `n`, cycle-walked until the value falls below `n`.
 fn permute_below(rank: u32, n: u32, salt: u32) -> u32 {
     let bits = (32 - n.saturating_sub(1).leading_zeros()).max(2);
-    let mask = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    let mask = if bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    };
     let mut x = rank;
     loop {
         x = (x ^ salt) & mask;
@@ -335,13 +339,59 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// Walker's alias method (Vose's construction): O(1) sampling of a discrete distribution
+/// from one uniform draw, so a Zipf rank costs one table lookup instead of a binary search.
+#[derive(Debug, Clone)]
+struct AliasTable {
+    /// Per slot: probability of keeping the slot, and the alias taken otherwise.
+    slots: Vec<(f64, u32)>,
+}
+
+impl AliasTable {
+    fn new(weights: &[f64]) -> Self {
+        let n = weights.len();
+        let total: f64 = weights.iter().sum();
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut slots = vec![(1.0, 0u32); n];
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
+        while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
+            slots[s] = (scaled[s], l as u32);
+            scaled[l] -= 1.0 - scaled[s];
+            if scaled[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // Leftovers (rounding) keep their own slot with probability 1.
+        for i in large.into_iter().chain(small) {
+            slots[i] = (1.0, i as u32);
+        }
+        Self { slots }
+    }
+
+    /// The outcome for a uniform `u` in [0, 1).
+    #[inline]
+    fn sample(&self, u: f64) -> u32 {
+        let n = self.slots.len();
+        let x = u * n as f64;
+        let i = (x as usize).min(n - 1);
+        let (keep, alias) = self.slots[i];
+        if x - (i as f64) < keep {
+            i as u32
+        } else {
+            alias
+        }
+    }
+}
+
 /// The planted parameters of one shape and seed.
 struct SyntheticModel {
     shape: SyntheticShape,
     fields: &'static [FieldSpec],
     dense: &'static [DenseSpec],
-    /// Per field: cumulative Zipf probabilities over ranks.
-    cdf: Vec<Vec<f64>>,
+    /// Per field: Walker/Vose alias table of the Zipf distribution over ranks.
+    zipf: Vec<AliasTable>,
     /// Per field: salt of the id permutation.
     salt: Vec<u32>,
     /// Per decimal field: the permuted id (before the offset) of each rank.
@@ -377,20 +427,13 @@ impl SyntheticModel {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
         let n_fields = fields.len();
-        let cdf = fields
+        let zipf = fields
             .iter()
             .map(|f| {
-                let mut acc = 0.0;
-                let mut c: Vec<f64> = (0..f.cardinality)
-                    .map(|r| {
-                        acc += (f64::from(r) + 1.0).powf(-f.zipf_exponent);
-                        acc
-                    })
+                let weights: Vec<f64> = (0..f.cardinality)
+                    .map(|r| (f64::from(r) + 1.0).powf(-f.zipf_exponent))
                     .collect();
-                for v in &mut c {
-                    *v /= acc;
-                }
-                c
+                AliasTable::new(&weights)
             })
             .collect();
         let salt: Vec<u32> = (0..n_fields).map(|_| rng.random::<u32>()).collect();
@@ -398,7 +441,9 @@ impl SyntheticModel {
             .iter()
             .zip(&salt)
             .map(|(f, &s)| match f.text {
-                IdText::Decimal { .. } => (0..f.cardinality).map(|r| permute_below(r, f.cardinality, s)).collect(),
+                IdText::Decimal { .. } => (0..f.cardinality)
+                    .map(|r| permute_below(r, f.cardinality, s))
+                    .collect(),
                 _ => Vec::new(),
             })
             .collect();
@@ -458,7 +503,7 @@ impl SyntheticModel {
             shape,
             fields,
             dense,
-            cdf,
+            zipf,
             salt,
             decimal_ids,
             first_order,
@@ -535,9 +580,7 @@ impl SyntheticModel {
             if missing {
                 row.ranks.push(None);
             } else {
-                let cdf = &self.cdf[f];
-                let rank = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1);
-                row.ranks.push(Some(rank as u32));
+                row.ranks.push(Some(self.zipf[f].sample(u)));
             }
         }
     }
@@ -919,4 +962,38 @@ pub fn read_true_p(path: &Path) -> Result<Vec<f32>> {
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_table_reproduces_its_distribution() {
+        let weights = [1.0, 2.0, 3.0, 4.0, 0.0];
+        let table = AliasTable::new(&weights);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut counts = [0usize; 5];
+        let draws = 200_000;
+        for _ in 0..draws {
+            counts[table.sample(rng.random()) as usize] += 1;
+        }
+        for (count, w) in counts.iter().zip(weights) {
+            let expected = w / 10.0;
+            assert!(
+                (*count as f64 / draws as f64 - expected).abs() < 0.005,
+                "{counts:?}"
+            );
+        }
+        assert_eq!(counts[4], 0, "a zero weight is never drawn");
+    }
+
+    #[test]
+    fn decimal_permutation_is_a_bijection() {
+        for n in [1u32, 2, 7, 1000, 4097] {
+            let mut seen: Vec<u32> = (0..n).map(|r| permute_below(r, n, 0xdead_beef)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        }
+    }
 }
