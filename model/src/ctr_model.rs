@@ -19,7 +19,12 @@ pub struct StepHyper {
 
 impl Default for StepHyper {
     fn default() -> Self {
-        Self { lr: 0.1, clip_norm: 5.0, adagrad_eps: 1e-2, weight_decay: 0.0 }
+        Self {
+            lr: 0.1,
+            clip_norm: 5.0,
+            adagrad_eps: 1e-2,
+            weight_decay: 0.0,
+        }
     }
 }
 

@@ -28,6 +28,9 @@ mod tests {
         let row = sram_figures(128).expect("128 KiB is a table point");
         assert_eq!(row.read_energy_pj, 44.6951);
         assert!(sram_figures(100).is_none());
-        assert!(sram_figures(1).is_none(), "CACTI found no 1 KiB organisation with 64 B blocks");
+        assert!(
+            sram_figures(1).is_none(),
+            "CACTI found no 1 KiB organisation with 64 B blocks"
+        );
     }
 }
