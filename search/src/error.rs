@@ -109,6 +109,15 @@ pub enum SearchError {
         value: f64,
     },
 
+    /// A correlation coefficient outside [-1, 1] (or not finite) was given to a significance test.
+    #[error("{what}: correlation {value} is outside -1..=1")]
+    CorrelationOutOfRange {
+        /// Which test was asked for.
+        what: &'static str,
+        /// The coefficient given.
+        value: f64,
+    },
+
     /// A value on a logarithmic plot axis was zero or negative.
     #[error("{what}: {axis} value {index} is {value}, but a logarithmic axis needs values > 0")]
     NonPositiveOnLogAxis {

@@ -37,5 +37,6 @@ pub mod pareto;
 pub mod plot;
 pub mod ranking;
 pub mod seeds;
+pub mod significance;
 
 pub use error::{Result, SearchError};
