@@ -14,10 +14,10 @@ use ndarray::{
 use rand::Rng;
 
 use super::activation::{relu_backward_inplace, relu_inplace};
+use super::attention_core::{self, CoreShape};
 use super::init::{
     layernorm_params, xavier_uniform, xavier_uniform_with_fans, TRANSFORMER_LN_GAIN,
 };
-use super::kernels::{axpy, dot};
 use super::layernorm::{self, LayerNormCache};
 use super::{linear, Real};
 
@@ -247,22 +247,13 @@ impl<T: Real> AttentionCache<T> {
         let emb = self.x.ncols();
         let dh = emb / NUM_HEADS;
         let off = b * n * emb + h * dh;
-        let (mut kt, mut vt) = (vec![T::zero(); dh * n], vec![T::zero(); dh * n]);
-        head_major(
-            slice_of(&self.k),
-            slice_of(&self.v),
-            off,
-            emb,
-            dh,
-            n,
-            &mut kt,
-            &mut vt,
-        );
+        let mut kt = vec![T::zero(); dh * n];
+        attention_core::head_major(slice_of(&self.k), off, emb, dh, &mut kt);
         let mut out = Array2::zeros((n, n));
+        let mut buf = vec![T::zero(); n];
         for (i, mut row) in out.rows_mut().into_iter().enumerate() {
             let qi = &slice_of(&self.q)[off + i * emb..][..dh];
-            let mut buf = vec![T::zero(); n];
-            scores(qi, &kt, self.scale, &mut buf);
+            attention_core::scores_max(qi, &kt, self.scale, &mut buf);
             let lse = self.lse[(b * NUM_HEADS + h) * n + i];
             T::exp_shifted_sum(&mut buf, lse);
             row.assign(&ndarray::ArrayView1::from(&buf[..]));
@@ -297,19 +288,21 @@ pub fn forward<T: Real>(
     let scale = T::one() / T::from_usize(dh).unwrap_or_else(T::one).sqrt();
     let mut lse = vec![T::zero(); batch * NUM_HEADS * items];
     let prob_count = batch * NUM_HEADS * items * items;
-    let mut probs = (prob_count <= PROBS_KEEP_LIMIT).then(|| vec![T::zero(); prob_count]);
+    let mut probs = (prob_count <= PROBS_KEEP_LIMIT).then(|| Vec::with_capacity(prob_count));
     let mut ctx = Array2::zeros((batch * items, emb));
-    attention_core(
-        &q,
-        &k,
-        &v,
-        scale,
-        dh,
+    let shape = CoreShape {
         batch,
         items,
+        heads: NUM_HEADS,
+        dh,
+    };
+    attention_core::forward(
+        shape,
+        scale,
+        (slice_of(&q), slice_of(&k), slice_of(&v)),
         &mut lse,
-        probs.as_deref_mut(),
-        &mut ctx,
+        probs.as_mut(),
+        ctx.as_slice_mut().unwrap_or(&mut []),
     );
     let mut r1 = linear::forward(ctx.view(), p.wo.view(), Some(p.bo.view()));
     r1 += &x2;
@@ -339,86 +332,6 @@ pub fn forward<T: Real>(
             ln2,
         },
     )
-}
-
-/// Copies head `h`'s keys and values of one example (rows `off + j*emb .. + dh`) into
-/// head-major `[dh, N]` buffers, so the loops over keys run over contiguous memory.
-#[allow(clippy::too_many_arguments)]
-fn head_major<T: Real>(
-    ks: &[T],
-    vs: &[T],
-    off: usize,
-    emb: usize,
-    dh: usize,
-    items: usize,
-    kt: &mut [T],
-    vt: &mut [T],
-) {
-    for j in 0..items {
-        for d in 0..dh {
-            kt[d * items + j] = ks[off + j * emb + d];
-            vt[d * items + j] = vs[off + j * emb + d];
-        }
-    }
-}
-
-/// `row[j] = scale * <q_i, k_j>` from head-major keys `kt [dh, N]`.
-#[inline]
-fn scores<T: Real>(qi: &[T], kt: &[T], scale: T, row: &mut [T]) {
-    let items = row.len();
-    row.iter_mut().for_each(|r| *r = T::zero());
-    for (d, &qd) in qi.iter().enumerate() {
-        axpy(qd * scale, &kt[d * items..(d + 1) * items], row);
-    }
-}
-
-/// Scaled dot-product attention per (example, head), fused: scores, a max-shifted softmax and
-/// the probability-weighted sum of values; keeps each row's log-sum-exp and, when `probs` is
-/// given, the normalised probabilities.
-#[allow(clippy::too_many_arguments)]
-fn attention_core<T: Real>(
-    q: &Array2<T>,
-    k: &Array2<T>,
-    v: &Array2<T>,
-    scale: T,
-    dh: usize,
-    batch: usize,
-    items: usize,
-    lse: &mut [T],
-    mut probs: Option<&mut [T]>,
-    ctx: &mut Array2<T>,
-) {
-    let emb = dh * NUM_HEADS;
-    let (qs, ks, vs) = (slice_of(q), slice_of(k), slice_of(v));
-    let cs = ctx.as_slice_mut().unwrap_or(&mut []);
-    let mut kt = vec![T::zero(); dh * items];
-    let mut vt = vec![T::zero(); dh * items];
-    let mut row = vec![T::zero(); items];
-    for b in 0..batch {
-        for h in 0..NUM_HEADS {
-            let off = b * items * emb + h * dh;
-            head_major(ks, vs, off, emb, dh, items, &mut kt, &mut vt);
-            for i in 0..items {
-                scores(&qs[off + i * emb..][..dh], &kt, scale, &mut row);
-                let max = row
-                    .iter()
-                    .fold(T::neg_infinity(), |m, &s| if s > m { s } else { m });
-                let total = T::exp_shifted_sum(&mut row, max);
-                lse[(b * NUM_HEADS + h) * items + i] = max + total.ln();
-                let inv = T::one() / total;
-                let ci = &mut cs[off + i * emb..][..dh];
-                for (d, c) in ci.iter_mut().enumerate() {
-                    *c = dot(&row, &vt[d * items..(d + 1) * items]) * inv;
-                }
-                if let Some(p) = probs.as_deref_mut() {
-                    let start = ((b * NUM_HEADS + h) * items + i) * items;
-                    for (dst, &r) in p[start..start + items].iter_mut().zip(&row) {
-                        *dst = r * inv;
-                    }
-                }
-            }
-        }
-    }
 }
 
 fn slice_of<T>(a: &Array2<T>) -> &[T] {
@@ -490,67 +403,25 @@ pub fn backward<T: Real>(
     let mut dq = Array2::zeros((batch * items, emb));
     let mut dk = Array2::zeros((batch * items, emb));
     let mut dv = Array2::zeros((batch * items, emb));
-    {
-        let (qs, ks, vs, dcs) = (
-            slice_of(&cache.q),
-            slice_of(&cache.k),
-            slice_of(&cache.v),
-            slice_of(&dctx),
-        );
-        let dqs = dq.as_slice_mut().unwrap_or(&mut []);
-        let dks = dk.as_slice_mut().unwrap_or(&mut []);
-        let dvs = dv.as_slice_mut().unwrap_or(&mut []);
-        let mut kt = vec![T::zero(); dh * items];
-        let mut vt = vec![T::zero(); dh * items];
-        let mut dkt = vec![T::zero(); dh * items];
-        let mut dvt = vec![T::zero(); dh * items];
-        let mut prob = vec![T::zero(); items];
-        let mut dp = vec![T::zero(); items];
-        for b in 0..batch {
-            for h in 0..NUM_HEADS {
-                let off = b * items * emb + h * dh;
-                head_major(ks, vs, off, emb, dh, items, &mut kt, &mut vt);
-                dkt.iter_mut()
-                    .chain(dvt.iter_mut())
-                    .for_each(|v| *v = T::zero());
-                for i in 0..items {
-                    let qi = &qs[off + i * emb..][..dh];
-                    let dci = &dcs[off + i * emb..][..dh];
-                    let row = (b * NUM_HEADS + h) * items + i;
-                    match &cache.probs {
-                        Some(kept) => prob.copy_from_slice(&kept[row * items..(row + 1) * items]),
-                        None => {
-                            // Recompute the probabilities from the stored log-sum-exp.
-                            scores(qi, &kt, scale, &mut prob);
-                            T::exp_shifted_sum(&mut prob, cache.lse[row]);
-                        }
-                    }
-                    // dP_ij = <dctx_i, v_j>; dV_j += P_ij dctx_i.
-                    dp.iter_mut().for_each(|d| *d = T::zero());
-                    for (d, &c) in dci.iter().enumerate() {
-                        axpy(c, &vt[d * items..(d + 1) * items], &mut dp);
-                        axpy(c, &prob, &mut dvt[d * items..(d + 1) * items]);
-                    }
-                    // Softmax backward (dS = P (dP - <P, dP>)), scaled into Q and K.
-                    let weighted = dot(&prob, &dp);
-                    for (d, &p) in dp.iter_mut().zip(&prob) {
-                        *d = p * (*d - weighted) * scale;
-                    }
-                    let dqi = &mut dqs[off + i * emb..][..dh];
-                    for (d, (a, &qd)) in dqi.iter_mut().zip(qi).enumerate() {
-                        *a += dot(&dp, &kt[d * items..(d + 1) * items]);
-                        axpy(qd, &dp, &mut dkt[d * items..(d + 1) * items]);
-                    }
-                }
-                for j in 0..items {
-                    for d in 0..dh {
-                        dks[off + j * emb + d] = dkt[d * items + j];
-                        dvs[off + j * emb + d] = dvt[d * items + j];
-                    }
-                }
-            }
-        }
-    }
+    let shape = CoreShape {
+        batch,
+        items,
+        heads: NUM_HEADS,
+        dh,
+    };
+    attention_core::backward(
+        shape,
+        scale,
+        (slice_of(&cache.q), slice_of(&cache.k), slice_of(&cache.v)),
+        &cache.lse,
+        cache.probs.as_deref(),
+        slice_of(&dctx),
+        (
+            dq.as_slice_mut().unwrap_or(&mut []),
+            dk.as_slice_mut().unwrap_or(&mut []),
+            dv.as_slice_mut().unwrap_or(&mut []),
+        ),
+    );
     let mut dx = dr1;
     for (w, d, gw, gb) in [
         (&p.wq, &dq, &mut g.wq, &mut g.bq),

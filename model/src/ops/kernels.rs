@@ -4,10 +4,10 @@
 use super::Real;
 
 /// Lanes of the partial sums in [`dot`].
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// `sum_i a[i] b[i]` over the common length, with eight interleaved partial sums.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -28,12 +28,4 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         s += v;
     }
     s + tail
-}
-
-/// `y[i] += alpha x[i]` over the common length.
-#[inline]
-pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
-    for (yy, &xx) in y.iter_mut().zip(x) {
-        *yy += alpha * xx;
-    }
 }

@@ -40,6 +40,7 @@
 
 pub mod activation;
 pub mod attention;
+mod attention_core;
 pub mod embedding;
 pub mod fm;
 pub mod init;
@@ -82,10 +83,12 @@ pub trait Real:
 }
 
 impl Real for f32 {
+    #[inline(always)]
     fn exp_inplace(xs: &mut [Self]) {
         xs.iter_mut().for_each(|x| *x = exp_f32(*x));
     }
 
+    #[inline(always)]
     fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self {
         // Eight partial sums so that the loop vectorises (f32 addition is not reassociated).
         let mut acc = [0.0f32; 8];
@@ -111,7 +114,7 @@ impl Real for f64 {}
 /// `|r| <= ln2 / 2`, `e^r` by its degree-7 Taylor polynomial (truncation < 1e-8 relative) and
 /// `2^n` built in the exponent bits. Inputs are clamped to [-87, 88] (results stay normal);
 /// NaN stays NaN.
-#[inline]
+#[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in a high part exact in f32 products and a low correction (Cody-Waite).
