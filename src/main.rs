@@ -25,7 +25,7 @@ enum Command {
     /// Matrix-vector products through the crossbar's bit slicing, against the exact product.
     Mvm(cli::mvm::MvmArgs),
     /// Train a NASRec genotype or a hand-crafted baseline on CTR data.
-    Train(cli::train::TrainArgs),
+    Train(Box<cli::train::TrainArgs>),
     /// Data utilities: stratified split, synthetic CTR data.
     #[command(subcommand)]
     Data(cli::data::DataCommand),
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Mvm(args) => cli::mvm::run(args),
-        Command::Train(args) => cli::train::run(args),
+        Command::Train(args) => cli::train::run(*args),
         Command::Data(command) => cli::data::run(command),
         Command::Trace(command) => cli::trace::run(command),
         Command::Recnmp(args) => cli::recnmp::run(args),

@@ -303,3 +303,188 @@ fn a_reference_genotype_trains_on_the_synthetic_data() {
     assert!(m["params_dense"].as_u64().unwrap() > 100_000);
     assert!(m["test_logloss"].as_f64().unwrap().is_finite());
 }
+
+/// Writes a synthetic Criteo file of 3000 rows cut into train (2400), val (300) and test (300)
+/// files in `dir` (one generating model, so all three share a distribution).
+fn streamed_files(dir: &Path) -> [String; 3] {
+    let all = dir.join("all.txt");
+    let o = recpim(&[
+        "data",
+        "synth",
+        "--rows",
+        "3000",
+        "--seed",
+        "5",
+        "--out",
+        all.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&all).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3000);
+    let mut paths = Vec::new();
+    for (name, part) in [
+        ("train.txt", &lines[..2400]),
+        ("val.txt", &lines[2400..2700]),
+        ("test.txt", &lines[2700..]),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, part.join("\n") + "\n").unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+    }
+    [paths[0].clone(), paths[1].clone(), paths[2].clone()]
+}
+
+/// `recpim train --stream` arguments on the files of `streamed_files`.
+fn stream_args(files: &[String; 3], out: &str) -> Vec<String> {
+    [
+        "train",
+        "--data",
+        &files[0],
+        "--format",
+        "criteo",
+        "--stream",
+        "--shuffle-buffer",
+        "500",
+        "--val-data",
+        &files[1],
+        "--test-data",
+        &files[2],
+        "--batch",
+        "64",
+        "--epochs",
+        "2",
+        "--patience",
+        "5",
+        "--quiet",
+        "--model",
+        "dlrm",
+        "--out",
+        out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn recpim_owned(args: &[String]) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    recpim(&refs)
+}
+
+#[test]
+fn streaming_gives_the_same_bytes_with_one_and_two_threads() {
+    let data = tempfile::tempdir().unwrap();
+    let files = streamed_files(data.path());
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for (dir, threads) in [(&a, "1"), (&b, "2")] {
+        let mut args = stream_args(&files, dir.path().to_str().unwrap());
+        args.extend(["--threads".to_string(), threads.to_string()]);
+        let o = recpim_owned(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let metrics = metrics_without_timing(a.path());
+    assert_eq!(metrics, metrics_without_timing(b.path()));
+    let state = |d: &Path| std::fs::read(d.join("model.state")).unwrap();
+    assert_eq!(state(a.path()), state(b.path()));
+    // The whole training file is training data (not split): 2400 rows in batches of 64 is 38
+    // steps per epoch; validation and test come from their own files.
+    assert_eq!(metrics["train_rows"], 2400);
+    assert_eq!(metrics["val_rows"], 300);
+    assert_eq!(metrics["test_rows"], 300);
+    assert_eq!(metrics["steps"], 76);
+    let test = metrics["test_logloss"].as_f64().unwrap();
+    assert!(test.is_finite() && test < 1.0, "{test}");
+}
+
+#[test]
+fn streaming_pause_and_resume_equals_an_uninterrupted_run() {
+    let data = tempfile::tempdir().unwrap();
+    let files = streamed_files(data.path());
+    let straight = tempfile::tempdir().unwrap();
+    let o = recpim_owned(&stream_args(&files, straight.path().to_str().unwrap()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let paused = tempfile::tempdir().unwrap();
+    let out = paused.path().to_str().unwrap();
+    // Pause in the middle of the second epoch (38 steps per epoch).
+    let mut args = stream_args(&files, out);
+    args.extend(["--stop-after-steps".to_string(), "50".to_string()]);
+    let o = recpim_owned(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!paused.path().join("metrics.json").exists());
+    let mut args = stream_args(&files, out);
+    args.push("--resume".to_string());
+    let o = recpim_owned(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        metrics_without_timing(straight.path()),
+        metrics_without_timing(paused.path())
+    );
+    let state = |d: &Path| std::fs::read(d.join("model.state")).unwrap();
+    assert_eq!(state(straight.path()), state(paused.path()));
+    // A resume with another shuffle buffer is another run.
+    let mut args = stream_args(&files, out);
+    let at = args.iter().position(|a| a == "500").unwrap();
+    args[at] = "100".to_string();
+    args.push("--resume".to_string());
+    let o = recpim_owned(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("different run"), "{}", stderr(&o));
+}
+
+#[test]
+fn stream_flag_errors_name_the_missing_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let file = dir.path().join("train.txt");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["train", "--stream", "--out", out],
+            "--stream needs --data",
+        ),
+        (
+            vec![
+                "train", "--stream", "--data", file, "--format", "criteo", "--out", out,
+            ],
+            "--stream needs --val-data",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                file,
+                "--format",
+                "criteo",
+                "--val-data",
+                file,
+                "--out",
+                out,
+            ],
+            "--val-data is only used with --stream",
+        ),
+        (
+            vec![
+                "train",
+                "--stream",
+                "--data",
+                file,
+                "--format",
+                "criteo",
+                "--val-data",
+                file,
+                "--shuffle-buffer",
+                "0",
+                "--out",
+                out,
+            ],
+            "--shuffle-buffer 0",
+        ),
+    ] {
+        let o = recpim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{args:?}: {}", stderr(&o));
+    }
+}

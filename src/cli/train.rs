@@ -1,18 +1,28 @@
 //! `recpim train`: train a NASRec genotype or a hand-crafted baseline on a CTR file (or the
 //! built-in synthetic Criteo-shaped data), validate every epoch with early stopping, and write
 //! `DIR/metrics.json`, the final model state and a resumable checkpoint.
+//!
+//! Files larger than memory: `recpim train --data FILE --format F --stream --val-data FILE
+//! [--test-data FILE] [--shuffle-buffer 100000]`. The encoder is fitted by one streaming pass
+//! over --data (which also counts its rows for the learning-rate schedule); training then
+//! streams --data each epoch through a seeded shuffle buffer of --shuffle-buffer rows, so memory
+//! is the buffer, the model and the (in-memory) validation and test files, whatever the size of
+//! --data. Checkpoints hold the stream position and `--resume` continues exactly.
 
 use anyhow::{bail, Context};
 use clap::Args;
 use recpim_model::data::synthetic::SyntheticShape;
 use recpim_model::data::{
-    load_dataset, load_synthetic, DataFormat, EncoderOptions, LoadOptions, LoadedData, ReadOptions,
-    DEFAULT_SPLIT_SEED,
+    fit_encoder_streaming, load_dataset, load_synthetic, read_rows, BatchStream, DataFormat,
+    EncodedDataset, Encoder, EncoderOptions, LoadOptions, LoadedData, ReadOptions, StreamOptions,
+    StreamPosition, DEFAULT_SPLIT_SEED,
 };
 use recpim_model::genotype::Genotype;
 use recpim_model::metrics::bayes_log_loss;
 use recpim_model::net::{build_model, BaselineKind, ModelOptions, ModelSpec};
-use recpim_model::train::{evaluate, train, EpochRecord, TrainConfig, TrainOutcome};
+use recpim_model::train::{
+    evaluate, train, train_stream, EpochRecord, StreamingSource, TrainConfig, TrainOutcome,
+};
 use recpim_model::CtrModel;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -28,7 +38,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Test file (same format). Then --data is split 90/10 into train/validation; without it
-    /// --data is split 80/10/10 into train/validation/test (stratified, seeded).
+    /// --data is split 80/10/10 into train/validation/test (stratified, seeded). With --stream
+    /// it is loaded in memory as is, and without it there is no test set.
     #[arg(long, value_name = "FILE", requires = "data")]
     pub test_data: Option<PathBuf>,
     /// NASRec genotype JSON (the reference's format) to train.
@@ -94,6 +105,20 @@ pub struct TrainArgs {
     /// Rows of the built-in synthetic data set (without --data).
     #[arg(long, default_value_t = 100_000)]
     pub synthetic_rows: usize,
+    /// Stream --data instead of loading it: for training files larger than memory. Needs
+    /// --data and --val-data; --data is not split (it is all training data), the encoder is
+    /// fitted by a streaming pass over it, and each epoch reads it through a shuffle buffer.
+    #[arg(long)]
+    pub stream: bool,
+    /// With --stream: rows held in the shuffle buffer (memory bound; 1 = file order). Each
+    /// example is drawn uniformly from the buffer, so a larger buffer mixes a sorted file
+    /// better.
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
+    pub shuffle_buffer: usize,
+    /// With --stream: validation file (same format), loaded in memory, for the per-epoch
+    /// validation and early stopping.
+    #[arg(long, value_name = "FILE")]
+    pub val_data: Option<PathBuf>,
 }
 
 /// The content of `metrics.json`.
@@ -173,10 +198,7 @@ fn model_spec(args: &TrainArgs) -> anyhow::Result<(ModelSpec, String)> {
 
 fn load_data(args: &TrainArgs) -> anyhow::Result<LoadedData> {
     let options = LoadOptions {
-        read: ReadOptions {
-            strict: args.strict,
-            ..ReadOptions::default()
-        },
+        read: read_options(args),
         encoder: EncoderOptions {
             min_count: args.min_count,
             max_table_rows: args.max_table_rows,
@@ -210,7 +232,7 @@ fn load_data(args: &TrainArgs) -> anyhow::Result<LoadedData> {
 /// Everything that must be equal between a run and its resumption (threads excluded: they
 /// do not change results).
 fn run_tag(args: &TrainArgs, model_name: &str) -> String {
-    format!(
+    let mut tag = format!(
         "model={model_name} layernorm={} data={:?} format={:?} test={:?} synthetic_rows={} \
          data_seed={} min_count={} max_table_rows={} strict={}",
         args.layernorm,
@@ -222,23 +244,178 @@ fn run_tag(args: &TrainArgs, model_name: &str) -> String {
         args.min_count,
         args.max_table_rows,
         args.strict
-    )
+    );
+    if args.stream {
+        tag.push_str(&format!(
+            " stream=true shuffle_buffer={} val={:?}",
+            args.shuffle_buffer, args.val_data
+        ));
+    }
+    tag
 }
 
 fn run_in_pool(args: &TrainArgs) -> anyhow::Result<()> {
+    check_stream_flags(args)?;
     let (spec, model_name) = model_spec(args)?;
-    let data = load_data(args)?;
-    if !args.quiet && data.report.malformed_rows > 0 {
-        eprintln!("{}", data.report);
+    if args.stream {
+        let streamed = load_streamed(args)?;
+        let eval = EvalData {
+            encoder: &streamed.encoder,
+            val: &streamed.val,
+            test: streamed.test.as_ref(),
+            true_p_test: None,
+            train_rows: usize::try_from(streamed.train_rows).unwrap_or(usize::MAX),
+            malformed_rows: streamed.malformed_rows,
+        };
+        let options = StreamOptions {
+            batch_size: args.batch,
+            shuffle_buffer_rows: args.shuffle_buffer,
+            seed: args.seed,
+            read: read_options(args),
+        };
+        let path = streamed.path.as_path();
+        let format = streamed.format;
+        let encoder = &streamed.encoder;
+        let open =
+            |position: StreamPosition| BatchStream::open(path, format, encoder, &options, position);
+        let source = StreamingSource {
+            open: &open,
+            rows_per_epoch: streamed.train_rows,
+        };
+        train_and_report(
+            args,
+            &spec,
+            &model_name,
+            &eval,
+            |model, val, config, on_epoch| {
+                train_stream(model, &source, Some(val), config, args.resume, on_epoch)
+            },
+        )
+    } else {
+        let data = load_data(args)?;
+        if !args.quiet && data.report.malformed_rows > 0 {
+            eprintln!("{}", data.report);
+        }
+        let eval = EvalData::of_loaded(&data);
+        train_and_report(
+            args,
+            &spec,
+            &model_name,
+            &eval,
+            |model, val, config, on_epoch| {
+                train(model, &data.train, Some(val), config, args.resume, on_epoch)
+            },
+        )
     }
+}
+
+/// The flag combinations clap cannot express, with messages naming the flags.
+fn check_stream_flags(args: &TrainArgs) -> anyhow::Result<()> {
+    if args.stream {
+        if args.data.is_none() {
+            bail!("--stream needs --data FILE (the training file to stream)");
+        }
+        if args.val_data.is_none() {
+            bail!(
+                "--stream needs --val-data FILE (a streamed training file is not split, so \
+                 validation comes from its own file)"
+            );
+        }
+        if args.shuffle_buffer == 0 {
+            bail!("--shuffle-buffer 0: allowed is at least 1 row");
+        }
+    } else if args.val_data.is_some() {
+        bail!("--val-data is only used with --stream (without it --data is split)");
+    }
+    Ok(())
+}
+
+fn read_options(args: &TrainArgs) -> ReadOptions {
+    ReadOptions {
+        strict: args.strict,
+        ..ReadOptions::default()
+    }
+}
+
+/// The in-memory side of a streamed run: encoder, validation and test sets.
+struct StreamedData {
+    path: PathBuf,
+    format: DataFormat,
+    encoder: Encoder,
+    /// Valid rows of the training file (from the encoder's pass; sizes the schedule).
+    train_rows: u64,
+    val: EncodedDataset,
+    test: Option<EncodedDataset>,
+    malformed_rows: u64,
+}
+
+fn load_streamed(args: &TrainArgs) -> anyhow::Result<StreamedData> {
+    let (Some(path), Some(val_path)) = (&args.data, &args.val_data) else {
+        bail!("--stream needs --data FILE and --val-data FILE");
+    };
+    let format_name = args.format.as_deref().unwrap_or_default();
+    let format: DataFormat = format_name
+        .parse()
+        .with_context(|| format!("--format {format_name}"))?;
+    let read = read_options(args);
+    let encoder_options = EncoderOptions {
+        min_count: args.min_count,
+        max_table_rows: args.max_table_rows,
+    };
+    let (encoder, report) = fit_encoder_streaming(path, format, &read, &encoder_options)
+        .with_context(|| format!("fitting the encoder on {} (streaming)", path.display()))?;
+    if !args.quiet && report.malformed_rows > 0 {
+        eprintln!("{report}");
+    }
+    let mut malformed_rows = report.malformed_rows;
+    let mut load_in_memory = |file: &Path, role: &str| -> anyhow::Result<EncodedDataset> {
+        let (rows, file_report) = read_rows(file, format, &read)
+            .with_context(|| format!("reading {role} file {}", file.display()))?;
+        if !args.quiet && file_report.malformed_rows > 0 {
+            eprintln!("{file_report}");
+        }
+        malformed_rows += file_report.malformed_rows;
+        encoder
+            .encode(&rows)
+            .with_context(|| format!("encoding {role} file {}", file.display()))
+    };
+    let val = load_in_memory(val_path, "validation")?;
+    let test = match &args.test_data {
+        Some(test_path) => Some(load_in_memory(test_path, "test")?),
+        None => None,
+    };
+    Ok(StreamedData {
+        path: path.clone(),
+        format,
+        encoder,
+        train_rows: report.rows_read,
+        val,
+        test,
+        malformed_rows,
+    })
+}
+
+/// Builds the model, runs `run_training` and writes metrics.json, model.state, encoder.json.
+fn train_and_report(
+    args: &TrainArgs,
+    spec: &ModelSpec,
+    model_name: &str,
+    eval: &EvalData<'_>,
+    run_training: impl FnOnce(
+        &mut dyn CtrModel,
+        &EncodedDataset,
+        &TrainConfig,
+        &mut dyn FnMut(&EpochRecord),
+    ) -> recpim_model::Result<TrainOutcome>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating output directory {}", args.out.display()))?;
-    let schema = data.encoder.schema();
+    let schema = eval.encoder.schema();
     let options = ModelOptions {
         layernorm: args.layernorm,
         ..ModelOptions::default()
     };
-    let mut model = build_model(&spec, &schema, &options, args.seed)
+    let mut model = build_model(spec, &schema, &options, args.seed)
         .with_context(|| format!("building {model_name}"))?;
     let config = TrainConfig {
         epochs: args.epochs,
@@ -250,7 +427,7 @@ fn run_in_pool(args: &TrainArgs) -> anyhow::Result<()> {
         checkpoint_path: Some(args.out.join("checkpoint.bin")),
         checkpoint_every: args.checkpoint_every,
         stop_after_steps: args.stop_after_steps,
-        run_tag: run_tag(args, &model_name),
+        run_tag: run_tag(args, model_name),
         ..TrainConfig::default()
     };
     let quiet = args.quiet;
@@ -266,20 +443,13 @@ fn run_in_pool(args: &TrainArgs) -> anyhow::Result<()> {
             );
         }
     };
-    let outcome = train(
-        model.as_mut(),
-        &data.train,
-        Some(&data.val),
-        &config,
-        args.resume,
-        &mut on_epoch,
-    )
-    .with_context(|| {
-        format!(
-            "training {model_name} (checkpoint {})",
-            args.out.join("checkpoint.bin").display()
-        )
-    })?;
+    let outcome =
+        run_training(model.as_mut(), eval.val, &config, &mut on_epoch).with_context(|| {
+            format!(
+                "training {model_name} (checkpoint {})",
+                args.out.join("checkpoint.bin").display()
+            )
+        })?;
     if outcome.paused {
         if !quiet {
             eprintln!(
@@ -289,8 +459,8 @@ fn run_in_pool(args: &TrainArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let metrics = final_metrics(model.as_ref(), &model_name, &data, &outcome);
-    write_outputs(args, model.as_ref(), &data, &metrics)?;
+    let metrics = final_metrics(model.as_ref(), model_name, eval, &outcome);
+    write_outputs(args, model.as_ref(), eval, &metrics)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&metrics)?);
     } else {
@@ -299,20 +469,44 @@ fn run_in_pool(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the final metrics and outputs need of the data, in memory or streamed.
+struct EvalData<'a> {
+    encoder: &'a Encoder,
+    val: &'a EncodedDataset,
+    test: Option<&'a EncodedDataset>,
+    /// True click probabilities of the test rows (synthetic data only).
+    true_p_test: Option<&'a [f32]>,
+    train_rows: usize,
+    malformed_rows: u64,
+}
+
+impl<'a> EvalData<'a> {
+    fn of_loaded(data: &'a LoadedData) -> Self {
+        EvalData {
+            encoder: &data.encoder,
+            val: &data.val,
+            test: data.test.as_ref(),
+            true_p_test: data.true_p.as_ref().map(|p| p.test.as_slice()),
+            train_rows: data.train.len(),
+            malformed_rows: data.report.malformed_rows
+                + data.test_report.as_ref().map_or(0, |r| r.malformed_rows),
+        }
+    }
+}
+
 fn final_metrics(
     model: &dyn CtrModel,
     name: &str,
-    data: &LoadedData,
+    data: &EvalData<'_>,
     outcome: &TrainOutcome,
 ) -> Metrics {
-    let test = data.test.as_ref().and_then(|t| evaluate(model, t));
-    let bayes = data.true_p.as_ref().and_then(|p| {
-        let test_set = data.test.as_ref()?;
-        bayes_log_loss(test_set.labels().as_slice()?, &p.test)
+    let test = data.test.and_then(|t| evaluate(model, t));
+    let bayes = data.true_p_test.and_then(|p| {
+        let test_set = data.test?;
+        bayes_log_loss(test_set.labels().as_slice()?, p)
     });
     let counts = model.param_counts();
-    let malformed =
-        data.report.malformed_rows + data.test_report.as_ref().map_or(0, |r| r.malformed_rows);
+    let malformed = data.malformed_rows;
     Metrics {
         model: name.to_string(),
         val_logloss: outcome.best_val.map(|m| m.logloss),
@@ -327,9 +521,9 @@ fn final_metrics(
         stopped_early: outcome.stopped_early,
         params_dense: counts.dense,
         params_embedding: counts.embedding,
-        train_rows: data.train.len(),
+        train_rows: data.train_rows,
         val_rows: data.val.len(),
-        test_rows: data.test.as_ref().map_or(0, |t| t.len()),
+        test_rows: data.test.map_or(0, |t| t.len()),
         malformed_rows: malformed,
         epochs: outcome.history.iter().map(EpochMetrics::from).collect(),
     }
@@ -338,7 +532,7 @@ fn final_metrics(
 fn write_outputs(
     args: &TrainArgs,
     model: &dyn CtrModel,
-    data: &LoadedData,
+    data: &EvalData<'_>,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     let metrics_path = args.out.join("metrics.json");

@@ -6,6 +6,7 @@
 //! Layout: the 8-byte magic `RPIMCKP1`, then three length-prefixed (u64 little-endian) parts:
 //! the trainer state as JSON, the model state, the best model state (empty when none yet).
 
+use crate::data::StreamPosition;
 use crate::error::{ModelError, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -77,8 +78,9 @@ impl EpochRecord {
 }
 
 /// The trainer's position: everything besides the model that an uninterrupted run would hold
-/// in memory at this point. The data order is derived from (seed, epoch), so the position is
-/// the epoch and the number of its batches already done.
+/// in memory at this point. The in-memory data order is derived from (seed, epoch), so the
+/// position is the epoch and the number of its batches already done; a streamed file also
+/// records its `StreamPosition`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
     /// Describes the run (config and data sizes); a resume must match it exactly.
@@ -101,6 +103,10 @@ pub struct TrainerState {
     pub stopped_early: bool,
     /// Every finished epoch.
     pub history: Vec<EpochRecord>,
+    /// Streaming training only: the stream's position after the last step of `epoch` (None
+    /// at epoch boundaries and for in-memory data). A resume re-opens the stream here.
+    #[serde(default)]
+    pub stream_position: Option<StreamPosition>,
 }
 
 /// A checkpoint: trainer state plus model states.

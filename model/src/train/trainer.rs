@@ -6,12 +6,22 @@
 //! stream e+1, so the data position is just (epoch, batches done); nothing depends on time or on
 //! the number of threads. A run stopped after any step and resumed from its checkpoint ends
 //! with the same bytes as an uninterrupted run.
+//!
+//! Streaming ([`train_stream`]): a file larger than memory is read through a
+//! [`BatchStream`] (bounded, seeded shuffle buffer). The same loop runs; only the batches of an
+//! epoch come from the stream instead of an index gather. The checkpoint stores the stream's
+//! [`StreamPosition`] and a resume re-opens the stream there (the stream replays its shuffle),
+//! so streaming runs resume exactly too. A stream does not know its length, so the caller
+//! passes the rows per epoch from a counting pass (e.g. `rows_read` of the report of
+//! `fit_encoder_streaming`); the cosine schedule spans `epochs * ceil(rows / batch)` steps.
 
 use super::checkpoint::{BestEpoch, Checkpoint, EpochRecord, TrainerState};
 use super::evaluate::{evaluate, EvalMetrics};
 use super::schedule::{CosineWarmup, DEFAULT_MIN_LR};
 use super::source::BatchSource;
+use crate::batch::Batch;
 use crate::ctr_model::{CtrModel, StepHyper};
+use crate::data::{BatchStream, StreamPosition};
 use crate::error::{ModelError, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -172,6 +182,102 @@ pub fn epoch_order(num_rows: usize, seed: u64, epoch: u64) -> Vec<usize> {
     order
 }
 
+/// A training file read as a stream: how to open it at a position, and how many rows one
+/// epoch holds (from a counting pass, since a stream does not know its length).
+pub struct StreamingSource<'a> {
+    /// Opens the training stream at a position (epoch, examples already emitted). Its batch
+    /// size must equal `TrainConfig::batch_size`.
+    pub open: &'a dyn Fn(StreamPosition) -> Result<BatchStream>,
+    /// Valid rows in one epoch of the stream (e.g. `MalformedReport::rows_read` of
+    /// `fit_encoder_streaming`). The trainer errors if the stream yields a different number.
+    pub rows_per_epoch: u64,
+}
+
+/// Where one run's training batches come from.
+enum TrainData<'a> {
+    InMemory(&'a dyn BatchSource),
+    Stream(&'a StreamingSource<'a>),
+}
+
+/// The batches of one epoch from its current position on.
+enum EpochBatches<'a> {
+    InMemory {
+        source: &'a dyn BatchSource,
+        order: Vec<usize>,
+        next_start: usize,
+        batch_size: usize,
+    },
+    // Boxed: a stream (reader, buffer, encoder) is much larger than an index order.
+    Stream(Box<BatchStream>),
+}
+
+impl EpochBatches<'_> {
+    fn next_batch(&mut self) -> Option<Result<Batch>> {
+        match self {
+            EpochBatches::InMemory {
+                source,
+                order,
+                next_start,
+                batch_size,
+            } => {
+                if *next_start >= order.len() {
+                    return None;
+                }
+                let end = (*next_start + *batch_size).min(order.len());
+                let batch = source.gather(&order[*next_start..end]);
+                *next_start = end;
+                Some(Ok(batch))
+            }
+            EpochBatches::Stream(stream) => stream.next(),
+        }
+    }
+
+    fn stream_position(&self) -> Option<StreamPosition> {
+        match self {
+            EpochBatches::InMemory { .. } => None,
+            EpochBatches::Stream(stream) => Some(BatchStream::position(stream)),
+        }
+    }
+}
+
+impl<'a> TrainData<'a> {
+    fn rows_per_epoch(&self) -> u64 {
+        match self {
+            TrainData::InMemory(source) => source.num_rows() as u64,
+            TrainData::Stream(stream) => stream.rows_per_epoch,
+        }
+    }
+
+    /// The batches of `epoch` after the first `batches_done` (and, for a stream, from the
+    /// checkpointed position when there is one).
+    fn epoch_batches(
+        &self,
+        config: &TrainConfig,
+        epoch: u64,
+        batches_done: u64,
+        saved_position: Option<StreamPosition>,
+    ) -> Result<EpochBatches<'a>> {
+        match *self {
+            TrainData::InMemory(source) => Ok(EpochBatches::InMemory {
+                source,
+                order: epoch_order(source.num_rows(), config.seed, epoch),
+                next_start: (batches_done as usize).saturating_mul(config.batch_size),
+                batch_size: config.batch_size,
+            }),
+            TrainData::Stream(stream) => {
+                let position =
+                    saved_position
+                        .filter(|p| p.epoch == epoch)
+                        .unwrap_or(StreamPosition {
+                            epoch,
+                            rows_emitted: batches_done.saturating_mul(config.batch_size as u64),
+                        });
+                Ok(EpochBatches::Stream(Box::new((stream.open)(position)?)))
+            }
+        }
+    }
+}
+
 /// Trains `model` on `train`, validating on `val` at each epoch end.
 ///
 /// With `resume`, training continues from `config.checkpoint_path` (which must exist and match
@@ -188,14 +294,58 @@ pub fn train(
     resume: bool,
     on_epoch: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainOutcome> {
+    train_from(
+        model,
+        TrainData::InMemory(train),
+        val,
+        config,
+        resume,
+        on_epoch,
+    )
+}
+
+/// Trains `model` on a streamed file (larger than memory), validating on the in-memory `val`
+/// at each epoch end. Everything else is as in [`train`]: same schedule, early stopping,
+/// checkpoints (which also hold the stream position) and exact resume. `train_seconds` of the
+/// outcome includes reading and encoding the file, since they happen inside the epoch.
+pub fn train_stream(
+    model: &mut dyn CtrModel,
+    train: &StreamingSource<'_>,
+    val: Option<&dyn BatchSource>,
+    config: &TrainConfig,
+    resume: bool,
+    on_epoch: &mut dyn FnMut(&EpochRecord),
+) -> Result<TrainOutcome> {
+    train_from(
+        model,
+        TrainData::Stream(train),
+        val,
+        config,
+        resume,
+        on_epoch,
+    )
+}
+
+fn train_from(
+    model: &mut dyn CtrModel,
+    data: TrainData<'_>,
+    val: Option<&dyn BatchSource>,
+    config: &TrainConfig,
+    resume: bool,
+    on_epoch: &mut dyn FnMut(&EpochRecord),
+) -> Result<TrainOutcome> {
     config.check()?;
-    let n = train.num_rows();
+    let n = data.rows_per_epoch();
     if n == 0 {
         return Err(ModelError::Data("the training set is empty".into()));
     }
+    let is_stream = matches!(data, TrainData::Stream(_));
     let val = val.filter(|v| v.num_rows() > 0);
-    let fingerprint = config.fingerprint(n, val.map_or(0, |v| v.num_rows()));
-    let batches_per_epoch = n.div_ceil(config.batch_size) as u64;
+    let mut fingerprint = config.fingerprint(n as usize, val.map_or(0, |v| v.num_rows()));
+    if is_stream {
+        fingerprint.push_str(" source=stream");
+    }
+    let batches_per_epoch = n.div_ceil(config.batch_size as u64);
     let schedule = CosineWarmup::new(
         config.lr,
         config.min_lr,
@@ -230,6 +380,7 @@ pub fn train(
             epochs_since_best: 0,
             stopped_early: false,
             history: Vec::new(),
+            stream_position: None,
         };
         (state, Vec::new())
     };
@@ -245,13 +396,34 @@ pub fn train(
     let mut paused = false;
 
     'epochs: while state.epoch < config.epochs && !state.stopped_early {
-        let order = epoch_order(n, config.seed, state.epoch);
         let mut epoch_loss_sum = f64::from_bits(state.epoch_loss_sum_bits);
+        let mut batches = data.epoch_batches(
+            config,
+            state.epoch,
+            state.batch_in_epoch,
+            state.stream_position,
+        )?;
         for b in state.batch_in_epoch..batches_per_epoch {
-            let start = b as usize * config.batch_size;
-            let rows = &order[start..(start + config.batch_size).min(n)];
             let started = Instant::now();
-            let batch = train.gather(rows);
+            let batch = batches.next_batch().transpose()?;
+            // Every batch but the epoch's last is full, so the expected size is known; a
+            // stream that disagrees (file changed since the counting pass, or another batch
+            // size) would silently shift the schedule and the resume position.
+            let expected_rows = (n - b * config.batch_size as u64).min(config.batch_size as u64);
+            let batch = match batch {
+                Some(batch) if batch.len() as u64 == expected_rows => batch,
+                other => {
+                    return Err(ModelError::Data(format!(
+                        "training batch {} of epoch {} has {} rows, expected {expected_rows} \
+                         ({n} rows per epoch in batches of {}); did the training file change \
+                         since it was counted?",
+                        b + 1,
+                        state.epoch + 1,
+                        other.map_or(0, |batch| batch.len()),
+                        config.batch_size
+                    )))
+                }
+            };
             hyper.lr = schedule.lr_at(state.step) as f32;
             let stats = model.train_step(&batch, &hyper);
             train_seconds += started.elapsed().as_secs_f64();
@@ -263,10 +435,11 @@ pub fn train(
             }
             state.step += 1;
             state.batch_in_epoch = b + 1;
+            state.stream_position = batches.stream_position();
             epoch_loss_sum += f64::from(stats.loss);
             state.epoch_loss_count += 1;
             state.epoch_loss_sum_bits = epoch_loss_sum.to_bits();
-            samples_this_session += rows.len() as u64;
+            samples_this_session += batch.len() as u64;
             let epoch_done = b + 1 == batches_per_epoch;
             if !epoch_done {
                 let due = config
@@ -281,6 +454,15 @@ pub fn train(
                     }
                 }
             }
+        }
+        if let Some(extra) = batches.next_batch().transpose()? {
+            return Err(ModelError::Data(format!(
+                "the training stream yields more than the {n} rows counted per epoch \
+                 ({} more in epoch {} at least); did the training file change since it was \
+                 counted?",
+                extra.len(),
+                state.epoch + 1
+            )));
         }
 
         // Epoch end: validate, track the best weights, decide on early stopping.
@@ -316,6 +498,7 @@ pub fn train(
         state.history.push(record);
         state.epoch += 1;
         state.batch_in_epoch = 0;
+        state.stream_position = None;
         state.epoch_loss_sum_bits = 0f64.to_bits();
         state.epoch_loss_count = 0;
         on_epoch(&record);
