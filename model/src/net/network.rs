@@ -49,7 +49,8 @@ pub fn check_schema(schema: &DataSchema) -> Result<()> {
 
 impl<T: Real> Network<T> {
     /// Seeded initial values (nasrec-spec §1 "Init"): xavier-uniform Linear weights, zero biases,
-    /// LayerNorm gain 1 (0.17 in the transformer), xavier-normal embeddings.
+    /// LayerNorm gain 1 (0.17 in the transformer), xavier-normal embeddings with the row count
+    /// floored at [`super::params::EMBEDDING_INIT_MIN_ROWS`] (see `params::init_embedding`).
     pub fn init(graph: Graph, schema: &DataSchema, seed: u64) -> Result<Self> {
         check_schema(schema)?;
         let dense = graph
