@@ -93,6 +93,16 @@ pub enum SimError {
         /// The writer's reason.
         reason: String,
     },
+    /// A `key = value` override (sweep, search space, `--set`) does not fit the hwconfig.
+    #[error("{origin}: override `{key}`: {reason}")]
+    Override {
+        /// The base hwconfig's path or origin name.
+        origin: String,
+        /// Dotted key path of the override, e.g. `adc.bits`.
+        key: String,
+        /// What is wrong (no such table, unknown key, value out of range, ...).
+        reason: String,
+    },
     /// The functional MVM path rejected its input.
     #[error(transparent)]
     Functional(#[from] crate::functional::FunctionalError),

@@ -6,12 +6,14 @@
 //! preset's. Without a preset every figure is required. [`HwConfig::to_toml_string`] writes the
 //! resolved configuration with every figure explicit and no preset, so it re-reads bit-exactly.
 
+pub mod overrides;
 pub mod presets;
 pub mod raw;
 
 mod check;
 mod parse_error;
 
+pub use overrides::{apply_overrides, parse_override, HwOverride};
 pub(crate) use parse_error::from_toml as toml_parse_error;
 pub use raw::{CellType, EmbeddingStorage, RawHwConfig, SliceLayout};
 
