@@ -221,7 +221,28 @@ fn main() {
             c.embedding
         );
     }
-    if std::env::args().any(|a| a == "--cpu-time") {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        // `--profile SPACE BATCH STEPS`: one configuration on one thread, for `perf record`.
+        let space = args.get(i + 1).map_or("xlarge", String::as_str);
+        let b: usize = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(256);
+        let steps: usize = args.get(i + 3).and_then(|v| v.parse().ok()).unwrap_or(100);
+        let mut m = model(space);
+        let data = batch(b, 1);
+        let p = pool(1);
+        let hyper = StepHyper::default();
+        let c0 = cpu_seconds().unwrap_or(0.0);
+        for _ in 0..steps {
+            p.install(|| m.train_step(&data, &hyper));
+        }
+        let cpu = cpu_seconds().unwrap_or(0.0) - c0;
+        println!(
+            "{space} batch {b}: {steps} steps, {:.0} samples/CPU-s",
+            (steps * b) as f64 / cpu.max(1e-9)
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "--cpu-time") {
         cpu_time_table();
         return;
     }

@@ -46,6 +46,26 @@ pub enum ModelError {
         /// The loss value.
         loss: f32,
     },
+    /// A bitwidth file or assignment that does not fit the model (wrong length, bits outside
+    /// the allowed range, unknown key).
+    #[error("bits {origin}: {message}")]
+    InvalidBits {
+        /// File name or other origin of the bits.
+        origin: String,
+        /// What is wrong, naming the key, the operator and the allowed range.
+        message: String,
+    },
+    /// A graph that cannot be mapped to simulator ops or evaluated on the hardware path.
+    #[error("hardware mapping: {0}")]
+    Hardware(String),
+    /// A neuron mask (pruning) that does not fit the model it is applied to.
+    #[error("prune mask {origin}: {message}")]
+    InvalidPruneMask {
+        /// File name or other origin of the mask.
+        origin: String,
+        /// What is wrong, naming the layer and the expected size.
+        message: String,
+    },
     /// An option outside its allowed range.
     #[error("invalid option {name} = {value}: {allowed}")]
     InvalidOption {

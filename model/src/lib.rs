@@ -5,11 +5,15 @@ pub mod batch;
 pub mod ctr_model;
 pub mod data;
 pub mod error;
+pub mod flops;
 pub mod genotype;
+pub mod hardware;
 pub mod metrics;
 pub mod net;
 pub mod ops;
 pub mod optim;
+pub mod prune;
+pub mod quant;
 pub mod train;
 
 pub use batch::{Batch, DataSchema};

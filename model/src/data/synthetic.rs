@@ -964,6 +964,24 @@ pub fn read_true_p(path: &Path) -> Result<Vec<f32>> {
         .collect()
 }
 
+impl SyntheticShape {
+    /// The data schema of this shape as the encoder produces it from a large enough sample:
+    /// every field's table holds its generator cardinality plus the missing and
+    /// out-of-vocabulary rows (`MISSING_ROW`, `OOV_ROW`); Avazu has its one all-zero pseudo
+    /// dense feature. Used to cost models for a shape without reading data (hardware mapping).
+    pub fn schema(self) -> crate::batch::DataSchema {
+        let (fields, n_dense): (&'static [FieldSpec], usize) = match self {
+            SyntheticShape::Criteo => (&CRITEO_FIELDS, CRITEO_DENSE.len()),
+            SyntheticShape::Avazu => (&AVAZU_FIELDS, 1),
+            SyntheticShape::Kdd => (&KDD_FIELDS, KDD_DENSE.len()),
+        };
+        crate::batch::DataSchema {
+            n_dense,
+            table_rows: fields.iter().map(|f| f.cardinality as usize + 2).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,12 @@ enum Cache<T> {
     LayerNorm(ops::layernorm::LayerNormCache<T>),
     LayerNormItems(ops::layernorm::LayerNormItemsCache<T>),
     Attention(Box<ops::attention::AttentionCache<T>>),
+    /// A fake-quantized flat input (the inputs' concatenation) and its STE mask.
+    QuantFlat(Array2<T>, Array2<T>),
+    /// A fake-quantized itemised input and its STE mask.
+    QuantItems(Array3<T>, Array3<T>),
+    /// Attention on a fake-quantized input: its cache and the input's STE mask.
+    QuantAttention(Box<ops::attention::AttentionCache<T>>, Array3<T>),
 }
 
 /// The values (and caches) of one forward pass.
@@ -57,6 +63,8 @@ enum Cache<T> {
 pub struct Tape<T> {
     values: Vec<Tensor<T>>,
     caches: Vec<Cache<T>>,
+    /// The fake-quantized dense parameters the pass used (when `graph.quant` is set).
+    qparams: Option<Vec<Array2<T>>>,
 }
 
 impl<T: Real> Tape<T> {
@@ -127,9 +135,45 @@ pub fn forward<T: Real>(
     let batch = dense.nrows();
     let mut values: Vec<Tensor<T>> = Vec::with_capacity(graph.nodes.len());
     let mut caches: Vec<Cache<T>> = Vec::with_capacity(graph.nodes.len());
-    for node in &graph.nodes {
+    // Fake quantization (crate::quant): quantized weights for the whole pass.
+    let quant = graph.quant.as_deref();
+    let qparams = quant
+        .filter(|q| q.quantizes_weights())
+        .map(|q| q.quantize_params(p.dense));
+    let p = ParamsRef {
+        dense: qparams.as_deref().unwrap_or(p.dense),
+        tables: p.tables,
+    };
+    for (idx, node) in graph.nodes.iter().enumerate() {
         let mut cache = Cache::None;
+        let nq = quant.and_then(|q| q.node(idx).map(|n| (q, n)));
         let v = match &node.op {
+            Op::Linear { inputs, w, b } if nq.is_some() => {
+                let (q, n) = nq.expect("checked by the guard");
+                let parts: Vec<ArrayView2<T>> = inputs.iter().map(|&x| values[x].flat()).collect();
+                let x = crate::quant::fake_quant::concat_flat(&parts, batch);
+                let bias = b.map(|b| col(&p.dense[b]));
+                let (y, xq, mask) = q.linear(idx, n, x.view(), p.dense[*w].view(), bias);
+                cache = Cache::QuantFlat(xq, mask);
+                Tensor::Flat(y)
+            }
+            Op::LinearItems { inputs, w, b } if nq.is_some() => {
+                let (q, n) = nq.expect("checked by the guard");
+                let parts: Vec<ArrayView3<T>> = inputs.iter().map(|&x| values[x].items()).collect();
+                let x = crate::quant::fake_quant::concat_items(&parts, batch);
+                let bias = b.map(|b| col(&p.dense[b]));
+                let (y, xq, mask) = q.linear_items(idx, n, x.view(), p.dense[*w].view(), bias);
+                cache = Cache::QuantItems(xq, mask);
+                Tensor::Items(y)
+            }
+            Op::Attention { x, params } if nq.is_some() => {
+                let (q, n) = nq.expect("checked by the guard");
+                let (xq, mask) = q.items_input(n, values[*x].items());
+                let ap = attention_params(p.dense, params);
+                let (y, c) = ops::attention::forward(xq.view(), &ap, real(LN_EPS));
+                cache = Cache::QuantAttention(Box::new(c), mask);
+                Tensor::Items(y)
+            }
             Op::DenseInput => Tensor::Flat(dense.to_owned()),
             Op::Embed { group } => {
                 Tensor::Items(ops::embedding::gather_fields(&p.tables[*group], sparse))
@@ -277,7 +321,11 @@ pub fn forward<T: Real>(
         values.push(v);
         caches.push(cache);
     }
-    Tape { values, caches }
+    Tape {
+        values,
+        caches,
+        qparams,
+    }
 }
 
 /// Gradient buffers the backward pass adds into.
@@ -317,6 +365,12 @@ pub fn backward<T: Real>(
     out: GradsMut<'_, T>,
 ) {
     let n = graph.nodes.len();
+    // Straight-through estimator: gradients through the fake-quantized weights the forward
+    // used land on the float weights unchanged.
+    let p = ParamsRef {
+        dense: tape.qparams.as_deref().unwrap_or(p.dense),
+        tables: p.tables,
+    };
     let mut grads: Vec<Option<Tensor<T>>> = (0..n).map(|_| None).collect();
     grads[graph.logit] = Some(Tensor::Flat(dlogit.to_owned().insert_axis(Axis(1))));
     for idx in (0..n).rev() {
@@ -324,6 +378,74 @@ pub fn backward<T: Real>(
             continue;
         };
         let node = &graph.nodes[idx];
+        match (&node.op, &tape.caches[idx]) {
+            (Op::Linear { inputs, w, b }, Cache::QuantFlat(xq, mask)) => {
+                let dy = dy.flat();
+                let wq = p.dense[*w].view();
+                let dx = match b {
+                    Some(b) => {
+                        let mut m = distinct_mut(out.dense, &[*w, *b]);
+                        let (dw, db) = m.split_at_mut(1);
+                        ops::linear::backward(
+                            xq.view(),
+                            wq,
+                            dy,
+                            dw[0].view_mut(),
+                            Some(db[0].column_mut(0)),
+                        )
+                    }
+                    None => {
+                        ops::linear::backward(xq.view(), wq, dy, out.dense[*w].view_mut(), None)
+                    }
+                };
+                // STE: no gradient where the input clipped.
+                let dx = dx * mask;
+                for (&x, (r0, r1)) in inputs.iter().zip(input_rows(graph, inputs)) {
+                    if !matches!(graph.nodes[x].op, Op::DenseInput) {
+                        add_grad(
+                            &mut grads,
+                            x,
+                            Tensor::Flat(dx.slice(s![.., r0..r1]).to_owned()),
+                        );
+                    }
+                }
+                continue;
+            }
+            (Op::LinearItems { inputs, w, b }, Cache::QuantItems(xq, mask)) => {
+                let dy = dy.items();
+                let wq = p.dense[*w].view();
+                let dx = match b {
+                    Some(b) => {
+                        let mut m = distinct_mut(out.dense, &[*w, *b]);
+                        let (dw, db) = m.split_at_mut(1);
+                        ops::linear_items::backward(
+                            xq.view(),
+                            wq,
+                            dy,
+                            dw[0].view_mut(),
+                            Some(db[0].column_mut(0)),
+                        )
+                    }
+                    None => ops::linear_items::backward(
+                        xq.view(),
+                        wq,
+                        dy,
+                        out.dense[*w].view_mut(),
+                        None,
+                    ),
+                };
+                let dx = dx * mask;
+                for (&x, (r0, r1)) in inputs.iter().zip(input_rows(graph, inputs)) {
+                    add_grad(
+                        &mut grads,
+                        x,
+                        Tensor::Items(dx.slice(s![.., r0..r1, ..]).to_owned()),
+                    );
+                }
+                continue;
+            }
+            _ => {}
+        }
         match &node.op {
             Op::DenseInput => {}
             Op::Embed { group } => {
@@ -518,8 +640,10 @@ pub fn backward<T: Real>(
                 add_grad(&mut grads, *x, Tensor::Items(dx));
             }
             Op::Attention { x, params } => {
-                let Cache::Attention(c) = &tape.caches[idx] else {
-                    panic!("graph invariant: attention cache")
+                let (c, mask) = match &tape.caches[idx] {
+                    Cache::Attention(c) => (c, None),
+                    Cache::QuantAttention(c, mask) => (c, Some(mask)),
+                    _ => panic!("graph invariant: attention cache"),
                 };
                 let ap = attention_params(p.dense, params);
                 let ids = [
@@ -564,7 +688,12 @@ pub fn backward<T: Real>(
                     ln2_gamma: ln2_g.column_mut(0),
                     ln2_beta: ln2_b.column_mut(0),
                 };
-                let dx = ops::attention::backward(c, &ap, dy.items(), &mut ag);
+                let mut dx = ops::attention::backward(c, &ap, dy.items(), &mut ag);
+                if let Some(mask) = mask {
+                    ndarray::Zip::from(&mut dx)
+                        .and(mask)
+                        .for_each(|d, &m| *d = *d * m);
+                }
                 add_grad(&mut grads, *x, Tensor::Items(dx));
             }
             Op::SumFeatures { x, scale } => {

@@ -131,6 +131,8 @@ pub fn compile_genotype(
     let nodes = space.nodes();
     let ln = opts.layernorm;
     let mut b = GraphBuilder::new(n_dense, n_sparse);
+    // Provenance: every operator's nodes are attributed to its name (quant::bits order).
+    b.set_operators(crate::quant::operator_names(g)?);
     let dense0 = b.dense_input();
     let sparse0 = b.embed(EMBED_DIM);
     let mut dense_outs: Vec<ValueId> = vec![dense0];
@@ -172,6 +174,7 @@ pub fn compile_genotype(
         for &n in &mi.active_nodes {
             let op = nodes[n];
             let key = format!("b{i}.{}", op.reference_name());
+            b.begin_operator(&key);
             match op {
                 NodeOp::Linear2d => {
                     dense_nodes.push(b.nasrec_linear_2d(&key, &dense_in, max_dense_in, d, ln))
@@ -197,19 +200,30 @@ pub fn compile_genotype(
                     sparse_nodes.push(b.nasrec_linear_3d(&key, &sparse_in, max_items_in, s, ln))
                 }
             }
+            b.end_operator();
         }
         let dense_nodes_sum = b.add_padded(&dense_nodes);
         let sparse_nodes_sum = b.add_items(&sparse_nodes);
         // The mergers read the nodes' sums: FM before the dense-to-sparse items are appended, and
         // the dense-to-sparse projection before the FM term is added.
         let dense_out = if mi.deep_fm == 1 {
+            b.begin_operator(&format!("b{i}.fm"));
             let f = b.nasrec_sparse_to_dense(&format!("b{i}.fm"), sparse_nodes_sum, d, ln);
+            b.end_operator();
             b.add_padded(&[dense_nodes_sum, f])
         } else {
             dense_nodes_sum
         };
         let sparse_out = if mi.dense_sparse_interact == 1 {
-            b.nasrec_dense_to_sparse(&format!("b{i}.dsi"), dense_nodes_sum, sparse_nodes_sum, ln)
+            b.begin_operator(&format!("b{i}.dsi"));
+            let merged = b.nasrec_dense_to_sparse(
+                &format!("b{i}.dsi"),
+                dense_nodes_sum,
+                sparse_nodes_sum,
+                ln,
+            );
+            b.end_operator();
+            merged
         } else {
             sparse_nodes_sum
         };
@@ -217,6 +231,7 @@ pub fn compile_genotype(
         sparse_outs.push(sparse_out);
     }
     let last = dense_outs.len() - 1;
+    b.begin_operator(crate::quant::bits::HEAD_OPERATOR);
     let logit = b.logit_layer(
         "head",
         dense_outs[last],
@@ -224,5 +239,6 @@ pub fn compile_genotype(
         MAX_DENSE,
         MAX_ITEMS + DSI_ITEMS,
     );
+    b.end_operator();
     Ok(b.finish(logit))
 }

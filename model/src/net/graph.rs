@@ -326,6 +326,16 @@ pub struct Graph {
     pub n_dense: usize,
     /// Number of categorical fields.
     pub n_sparse: usize,
+    /// Names of the model's quantizable operators in canonical order (for a NASRec genotype
+    /// `crate::quant::operator_names`; empty for the baselines).
+    pub operators: Vec<String>,
+    /// Provenance: for each node, the index into `operators` of the operator it belongs to
+    /// (`None` for glue such as the inputs, concatenations and the nodes' sums).
+    pub node_operator: Vec<Option<usize>>,
+    /// Fake quantization the engine applies (weights and crossbar inputs, STE in backward);
+    /// `None` runs in float. Set with `crate::quant::quantize_network` or
+    /// `crate::quant::QuantPlan::new`.
+    pub quant: Option<std::sync::Arc<crate::quant::fake_quant::QuantPlan>>,
 }
 
 /// Incremental construction of a graph.
@@ -336,6 +346,9 @@ pub struct GraphBuilder {
     embed_dims: Vec<usize>,
     n_dense: usize,
     n_sparse: usize,
+    operators: Vec<String>,
+    node_operator: Vec<Option<usize>>,
+    current_operator: Option<usize>,
 }
 
 impl GraphBuilder {
@@ -347,7 +360,33 @@ impl GraphBuilder {
             embed_dims: Vec::new(),
             n_dense,
             n_sparse,
+            operators: Vec::new(),
+            node_operator: Vec::new(),
+            current_operator: None,
         }
+    }
+
+    /// Declares the quantizable operators (canonical order) that nodes can be attributed to.
+    pub fn set_operators(&mut self, names: Vec<String>) {
+        self.operators = names;
+    }
+
+    /// Attributes the nodes pushed from now on to operator `name` (declared if new), until
+    /// [`GraphBuilder::end_operator`].
+    pub fn begin_operator(&mut self, name: &str) {
+        let index = match self.operators.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.operators.push(name.to_string());
+                self.operators.len() - 1
+            }
+        };
+        self.current_operator = Some(index);
+    }
+
+    /// Stops attributing new nodes to an operator.
+    pub fn end_operator(&mut self) {
+        self.current_operator = None;
     }
 
     /// Shape of a value.
@@ -368,6 +407,7 @@ impl GraphBuilder {
     /// Appends a node.
     pub fn push(&mut self, op: Op, shape: Shape, layout: Layout) -> ValueId {
         self.nodes.push(Node { op, shape, layout });
+        self.node_operator.push(self.current_operator);
         self.nodes.len() - 1
     }
 
@@ -460,6 +500,13 @@ impl GraphBuilder {
                 params.push(p);
             }
         }
+        let node_operator = self
+            .node_operator
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| live[*i])
+            .map(|(_, o)| *o)
+            .collect();
         let nodes = self
             .nodes
             .into_iter()
@@ -477,6 +524,9 @@ impl GraphBuilder {
             logit: value_map.get(logit).copied().unwrap_or(0),
             n_dense: self.n_dense,
             n_sparse: self.n_sparse,
+            operators: self.operators,
+            node_operator,
+            quant: None,
         }
     }
 }
@@ -500,43 +550,18 @@ pub fn concat_runs(layouts: &[(&Layout, usize)], compact_lens: &[usize]) -> Vec<
 }
 
 impl Graph {
+    /// The quantizable operator node `node` belongs to (its index into `operators`), if any.
+    pub fn operator_of(&self, node: ValueId) -> Option<usize> {
+        self.node_operator.get(node).copied().flatten()
+    }
+
     /// Multiply-adds of one example's forward pass, counted like fvcore (nasrec-spec §5): Linear
     /// and item-axis Linear layers, the interaction's and attention's matrix products, and
     /// LayerNorms (5 per element, fvcore's norm handle); embeddings and elementwise ops are free.
+    /// The per-node counting lives in [`crate::flops::node_forward_macs`] (one source of truth).
     pub fn forward_macs_per_example(&self) -> u64 {
-        let mut macs: u64 = 0;
-        for node in &self.nodes {
-            let m = match &node.op {
-                Op::Linear { w, .. } => {
-                    let (r, c) = self.params[*w].shape;
-                    r * c
-                }
-                Op::LinearItems { w, .. } => {
-                    let (r, c) = self.params[*w].shape;
-                    let e = match node.shape {
-                        Shape::Items(_, e) => e,
-                        Shape::Flat(_) => 1,
-                    };
-                    r * c * e
-                }
-                Op::Interaction(t) => match self.nodes[*t].shape {
-                    Shape::Items(p, e) => p * p * e,
-                    Shape::Flat(_) => 0,
-                },
-                Op::LayerNorm { .. } | Op::LayerNormItems { .. } => {
-                    5 * match node.shape {
-                        Shape::Flat(f) => f,
-                        Shape::Items(n, e) => n * e,
-                    }
-                }
-                Op::Attention { .. } => match node.shape {
-                    Shape::Items(n, e) => 6 * n * e * e + 2 * n * n * e + 10 * n * e,
-                    Shape::Flat(_) => 0,
-                },
-                _ => 0,
-            };
-            macs += m as u64;
-        }
-        macs
+        (0..self.nodes.len())
+            .map(|i| crate::flops::node_forward_macs(self, i))
+            .sum()
     }
 }

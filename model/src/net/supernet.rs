@@ -268,7 +268,18 @@ impl Supernet {
 
     /// Logits of the subnet `g` on `batch`, computed from the supernet's shared weights.
     pub fn forward_subnet(&self, g: &Genotype, batch: &Batch) -> Result<Array1<f32>> {
-        let (graph, ids) = self.subnet(g)?;
+        self.forward_subnet_quant(g, batch, None)
+    }
+
+    /// As [`Supernet::forward_subnet`], fake-quantized per `quant` when given.
+    pub fn forward_subnet_quant(
+        &self,
+        g: &Genotype,
+        batch: &Batch,
+        quant: Option<&crate::quant::QuantConfig>,
+    ) -> Result<Array1<f32>> {
+        let (mut graph, ids) = self.subnet(g)?;
+        Self::set_quant(&mut graph, quant)?;
         assert_batch(&graph, batch);
         let dense = self.gather(&graph, &ids, &self.max);
         let tables = std::slice::from_ref(&self.tables);
@@ -288,7 +299,21 @@ impl Supernet {
         batch: &Batch,
         hyper: &StepHyper,
     ) -> Result<StepStats> {
-        let (graph, ids) = self.subnet(g)?;
+        self.train_step_subnet_quant(g, batch, hyper, None)
+    }
+
+    /// As [`Supernet::train_step_subnet`] with fake quantization when `quant` is given
+    /// (quantization-aware training / fine-tuning: quantized forward, straight-through
+    /// gradients onto the float max-width weights).
+    pub fn train_step_subnet_quant(
+        &mut self,
+        g: &Genotype,
+        batch: &Batch,
+        hyper: &StepHyper,
+        quant: Option<&crate::quant::QuantConfig>,
+    ) -> Result<StepStats> {
+        let (mut graph, ids) = self.subnet(g)?;
+        Self::set_quant(&mut graph, quant)?;
         assert_batch(&graph, batch);
         if batch.is_empty() {
             return Ok(StepStats {
@@ -334,6 +359,14 @@ impl Supernet {
         Ok(StepStats { loss, grad_norm })
     }
 
+    fn set_quant(graph: &mut Graph, quant: Option<&crate::quant::QuantConfig>) -> Result<()> {
+        if let Some(cfg) = quant {
+            let plan = crate::quant::QuantPlan::new(graph, cfg)?;
+            graph.quant = Some(std::sync::Arc::new(plan));
+        }
+        Ok(())
+    }
+
     /// The standalone model of `g` with the supernet's current weights (optimizer state fresh).
     pub fn extract_standalone(&self, g: &Genotype) -> Result<NetModel> {
         let (graph, ids) = self.subnet(g)?;
@@ -348,4 +381,118 @@ impl Supernet {
             net,
         ))
     }
+
+    /// The shared embedding tables as the engine's table groups (one group of one table per
+    /// categorical field), read-only: `ParamsRef { dense, tables: supernet.table_groups() }`.
+    pub fn table_groups(&self) -> &[Vec<Array2<f32>>] {
+        std::slice::from_ref(&self.tables)
+    }
+
+    /// The compiled graph of subnet `g` and a private copy of its shares of the dense tensors
+    /// (in `graph.params` order); with [`Supernet::table_groups`] this evaluates or fine-tunes a subnet
+    /// without copying the embedding tables.
+    pub fn subnet_weights(&self, g: &Genotype) -> Result<(Graph, Vec<Array2<f32>>)> {
+        let (graph, ids) = self.subnet(g)?;
+        let dense = self.gather(&graph, &ids, &self.max);
+        Ok((graph, dense))
+    }
+
+    /// Writes the supernet's weights and Adagrad sums (a checkpoint's model part): little-endian
+    /// `magic "RPIMSUP\0" | version u32 | 4 lists (max tensors, their sums, tables, their sums)`,
+    /// each a u32 count of `rows u64 | cols u64 | f32 data`.
+    pub fn save_state(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        let io = |e: std::io::Error| ModelError::Checkpoint(format!("supernet state: {e}"));
+        out.write_all(SUPERNET_MAGIC).map_err(io)?;
+        out.write_all(&SUPERNET_STATE_VERSION.to_le_bytes())
+            .map_err(io)?;
+        for list in [&self.max, &self.max_accum, &self.tables, &self.table_accum] {
+            out.write_all(&(list.len() as u32).to_le_bytes())
+                .map_err(io)?;
+            for a in list.iter() {
+                let mut buf = Vec::with_capacity(16 + a.len() * 4);
+                buf.extend_from_slice(&(a.nrows() as u64).to_le_bytes());
+                buf.extend_from_slice(&(a.ncols() as u64).to_le_bytes());
+                for v in a.iter() {
+                    buf.extend_from_slice(&v.to_le_bytes());
+                }
+                out.write_all(&buf).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores what [`Supernet::save_state`] wrote into a supernet built the same way (same
+    /// space, blocks, options and schema); every shape is checked before anything changes.
+    pub fn load_state(&mut self, input: &mut dyn std::io::Read) -> Result<()> {
+        let io = |e: std::io::Error| ModelError::Checkpoint(format!("supernet state: {e}"));
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic).map_err(io)?;
+        if &magic != SUPERNET_MAGIC {
+            return Err(ModelError::Checkpoint(
+                "not a recpim supernet state (bad magic)".to_string(),
+            ));
+        }
+        let mut b4 = [0u8; 4];
+        input.read_exact(&mut b4).map_err(io)?;
+        let version = u32::from_le_bytes(b4);
+        if version != SUPERNET_STATE_VERSION {
+            return Err(ModelError::Checkpoint(format!(
+                "supernet state version {version}, this build reads {SUPERNET_STATE_VERSION}"
+            )));
+        }
+        let names = [
+            "max-width tensors",
+            "adagrad sums",
+            "embedding tables",
+            "embedding sums",
+        ];
+        let mut loaded: Vec<Vec<Array2<f32>>> = Vec::with_capacity(4);
+        for (name, expect) in
+            names
+                .iter()
+                .zip([&self.max, &self.max_accum, &self.tables, &self.table_accum])
+        {
+            input.read_exact(&mut b4).map_err(io)?;
+            let n = u32::from_le_bytes(b4) as usize;
+            if n != expect.len() {
+                return Err(ModelError::Checkpoint(format!(
+                    "supernet {name}: {n} tensors in the saved state, {} in this supernet",
+                    expect.len()
+                )));
+            }
+            let mut list = Vec::with_capacity(n);
+            for (i, e) in expect.iter().enumerate() {
+                let mut b8 = [0u8; 8];
+                input.read_exact(&mut b8).map_err(io)?;
+                let rows = u64::from_le_bytes(b8);
+                input.read_exact(&mut b8).map_err(io)?;
+                let cols = u64::from_le_bytes(b8);
+                if rows != e.nrows() as u64 || cols != e.ncols() as u64 {
+                    return Err(ModelError::Checkpoint(format!(
+                        "supernet {name}[{i}] is {rows}x{cols} in the saved state but {}x{} here",
+                        e.nrows(),
+                        e.ncols()
+                    )));
+                }
+                let mut buf = vec![0u8; e.len() * 4];
+                input.read_exact(&mut buf).map_err(io)?;
+                let data: Vec<f32> = buf
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                list.push(Array2::from_shape_vec(e.raw_dim(), data).map_err(|err| {
+                    ModelError::Checkpoint(format!("supernet {name}[{i}]: {err}"))
+                })?);
+            }
+            loaded.push(list);
+        }
+        self.table_accum = loaded.pop().unwrap_or_default();
+        self.tables = loaded.pop().unwrap_or_default();
+        self.max_accum = loaded.pop().unwrap_or_default();
+        self.max = loaded.pop().unwrap_or_default();
+        Ok(())
+    }
 }
+
+const SUPERNET_MAGIC: &[u8; 8] = b"RPIMSUP\0";
+const SUPERNET_STATE_VERSION: u32 = 1;

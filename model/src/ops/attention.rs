@@ -207,12 +207,16 @@ pub struct AttentionCache<T> {
     q: Array2<T>,
     k: Array2<T>,
     v: Array2<T>,
-    /// Log-sum-exp of each softmax row, `[B, heads, N]` flattened: the probabilities are
-    /// recomputed from it in backward (storing B*8*N*N of them costs more than the exps).
-    lse: Vec<T>,
+    /// Each softmax row's maximum and its sum of shifted exponentials, `[2, B, heads, N]`
+    /// flattened: the probabilities are recomputed from them (log-sum-exp `max + ln(sum)`)
+    /// when they were not kept.
+    row_stats: Vec<T>,
     /// The normalised probabilities `[B, heads, N, N]`, kept when they fit in
-    /// [`PROBS_KEEP_LIMIT`] elements; otherwise the backward recomputes them from `lse`.
+    /// [`PROBS_KEEP_LIMIT`] elements; otherwise the backward recomputes them from `row_stats`.
     probs: Option<Vec<T>>,
+    /// Where `probs` goes when the cache is dropped (the thread's pool, `probs_pool::give`;
+    /// a function pointer so that `Drop` needs no `T: 'static` bound).
+    recycle_probs: fn(Vec<T>),
     scale: T,
     ctx: Array2<T>,
     ln1: LayerNormCache<T>,
@@ -230,7 +234,9 @@ impl<T: Real> AttentionCache<T> {
     /// Drops the kept probabilities to save memory; the backward then recomputes them from
     /// each row's log-sum-exp (same result up to rounding).
     pub fn forget_probs(&mut self) {
-        self.probs = None;
+        if let Some(p) = self.probs.take() {
+            probs_pool::give(p);
+        }
     }
 
     /// The softmax probabilities of example `b`, head `h`: row i is the distribution of query i
@@ -254,11 +260,78 @@ impl<T: Real> AttentionCache<T> {
         for (i, mut row) in out.rows_mut().into_iter().enumerate() {
             let qi = &slice_of(&self.q)[off + i * emb..][..dh];
             attention_core::scores_max(qi, &kt, self.scale, &mut buf);
-            let lse = self.lse[(b * NUM_HEADS + h) * n + i];
-            T::exp_shifted_sum(&mut buf, lse);
+            let stat = (b * NUM_HEADS + h) * n + i;
+            let rows = self.batch * NUM_HEADS * n;
+            let log_sum_exp = self.row_stats[stat] + self.row_stats[rows + stat].ln();
+            T::exp_shifted_sum(&mut buf, log_sum_exp);
             row.assign(&ndarray::ArrayView1::from(&buf[..]));
         }
         out
+    }
+}
+
+impl<T> Drop for AttentionCache<T> {
+    fn drop(&mut self) {
+        if let Some(p) = self.probs.take() {
+            (self.recycle_probs)(p);
+        }
+    }
+}
+
+/// Recycles the kept-probability buffers across training steps, per thread: a chunk's forward
+/// writes up to [`PROBS_KEEP_LIMIT`] elements per encoder layer, and a fresh buffer each step
+/// costs a page fault and a kernel zeroing per 4 KiB page (5% of a Criteo-Full step). The
+/// forward overwrites every element it hands out, so a recycled buffer needs no clearing. At
+/// most [`probs_pool::KEPT_PER_THREAD`] buffers stay with each thread.
+mod probs_pool {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    /// Buffers kept per thread (a Criteo-Full chunk has two encoder layers alive at once).
+    pub const KEPT_PER_THREAD: usize = 4;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A buffer of `len` elements: the smallest recycled one that holds `len` (its contents
+    /// are stale), else a new one filled with `fill`.
+    pub fn take<T: Copy + 'static>(len: usize, fill: T) -> Vec<T> {
+        let recycled = POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let best = pool
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| {
+                    let cap = b.downcast_ref::<Vec<T>>()?.capacity();
+                    (cap >= len).then_some((cap, i))
+                })
+                .min()
+                .map(|(_, i)| i);
+            best.map(|i| pool.swap_remove(i))
+        });
+        match recycled.and_then(|b| b.downcast::<Vec<T>>().ok()) {
+            Some(mut v) => {
+                v.resize(len, fill);
+                *v
+            }
+            None => vec![fill; len],
+        }
+    }
+
+    /// Hands a buffer back to this thread's pool (dropped if the pool is full).
+    pub fn give<T: 'static>(v: Vec<T>) {
+        if v.capacity() == 0 {
+            return;
+        }
+        // `try_with`: a cache dropped while the thread's locals are being torn down just frees.
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < KEPT_PER_THREAD {
+                    pool.push(Box::new(v));
+                }
+            }
+        });
     }
 }
 
@@ -286,9 +359,10 @@ pub fn forward<T: Real>(
     let k = linear::forward(x2.view(), p.wk.view(), Some(p.bk.view()));
     let v = linear::forward(x2.view(), p.wv.view(), Some(p.bv.view()));
     let scale = T::one() / T::from_usize(dh).unwrap_or_else(T::one).sqrt();
-    let mut lse = vec![T::zero(); batch * NUM_HEADS * items];
+    let mut row_stats = vec![T::zero(); 2 * batch * NUM_HEADS * items];
     let prob_count = batch * NUM_HEADS * items * items;
-    let mut probs = (prob_count <= PROBS_KEEP_LIMIT).then(|| Vec::with_capacity(prob_count));
+    let mut probs =
+        (prob_count <= PROBS_KEEP_LIMIT).then(|| probs_pool::take(prob_count, T::zero()));
     let mut ctx = Array2::zeros((batch * items, emb));
     let shape = CoreShape {
         batch,
@@ -300,8 +374,8 @@ pub fn forward<T: Real>(
         shape,
         scale,
         (slice_of(&q), slice_of(&k), slice_of(&v)),
-        &mut lse,
-        probs.as_mut(),
+        &mut row_stats,
+        probs.as_deref_mut(),
         ctx.as_slice_mut().unwrap_or(&mut []),
     );
     let mut r1 = linear::forward(ctx.view(), p.wo.view(), Some(p.bo.view()));
@@ -322,8 +396,9 @@ pub fn forward<T: Real>(
             q,
             k,
             v,
-            lse,
+            row_stats,
             probs,
+            recycle_probs: probs_pool::give::<T>,
             scale,
             ctx,
             ln1,
@@ -413,7 +488,7 @@ pub fn backward<T: Real>(
         shape,
         scale,
         (slice_of(&cache.q), slice_of(&cache.k), slice_of(&cache.v)),
-        &cache.lse,
+        &cache.row_stats,
         cache.probs.as_deref(),
         slice_of(&dctx),
         (

@@ -28,33 +28,36 @@ impl CoreShape {
     }
 }
 
-/// Forward: writes `ctx [B*N, E]`, each softmax row's log-sum-exp into `lse [B, heads, N]`,
-/// and, when `probs` is given, appends the normalised probabilities `[B, heads, N, N]` to it.
+/// Forward: writes `ctx [B*N, E]` and each softmax row's statistics into `stats [2, B, heads, N]`
+/// (the row maxima, then the sums of the shifted exponentials: the log-sum-exp is
+/// `max + ln(sum)`, taken only when the backward must recompute the probabilities),
+/// and, when `probs` is given (`B * heads * N * N` long, overwritten), the normalised
+/// probabilities `[B, heads, N, N]`.
 pub(crate) fn forward<T: Real>(
     shape: CoreShape,
     scale: T,
     (q, k, v): (&[T], &[T], &[T]),
-    lse: &mut [T],
-    probs: Option<&mut Vec<T>>,
+    stats: &mut [T],
+    probs: Option<&mut [T]>,
     ctx: &mut [T],
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: `forward_avx2` only requires that the CPU supports AVX2, checked just above.
-        unsafe { forward_avx2(shape, scale, (q, k, v), lse, probs, ctx) };
+        unsafe { forward_avx2(shape, scale, (q, k, v), stats, probs, ctx) };
         return;
     }
-    forward_body(shape, scale, (q, k, v), lse, probs, ctx);
+    forward_body(shape, scale, (q, k, v), stats, probs, ctx);
 }
 
 /// Backward: from `dctx [B*N, E]` writes `dq`, `dk`, `dv` (each `[B*N, E]`, overwritten).
-/// The probabilities are read from `probs` when kept, else recomputed from `lse`.
+/// The probabilities are read from `probs` when kept, else recomputed from `stats`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Real>(
     shape: CoreShape,
     scale: T,
     (q, k, v): (&[T], &[T], &[T]),
-    lse: &[T],
+    stats: &[T],
     probs: Option<&[T]>,
     dctx: &[T],
     (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
@@ -62,10 +65,10 @@ pub(crate) fn backward<T: Real>(
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: `backward_avx2` only requires that the CPU supports AVX2, checked just above.
-        unsafe { backward_avx2(shape, scale, (q, k, v), lse, probs, dctx, (dq, dk, dv)) };
+        unsafe { backward_avx2(shape, scale, (q, k, v), stats, probs, dctx, (dq, dk, dv)) };
         return;
     }
-    backward_body(shape, scale, (q, k, v), lse, probs, dctx, (dq, dk, dv));
+    backward_body(shape, scale, (q, k, v), stats, probs, dctx, (dq, dk, dv));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -76,11 +79,11 @@ unsafe fn forward_avx2<T: Real>(
     shape: CoreShape,
     scale: T,
     qkv: (&[T], &[T], &[T]),
-    lse: &mut [T],
-    probs: Option<&mut Vec<T>>,
+    stats: &mut [T],
+    probs: Option<&mut [T]>,
     ctx: &mut [T],
 ) {
-    forward_body(shape, scale, qkv, lse, probs, ctx);
+    forward_body(shape, scale, qkv, stats, probs, ctx);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -92,12 +95,12 @@ unsafe fn backward_avx2<T: Real>(
     shape: CoreShape,
     scale: T,
     qkv: (&[T], &[T], &[T]),
-    lse: &[T],
+    stats: &[T],
     probs: Option<&[T]>,
     dctx: &[T],
     grads: (&mut [T], &mut [T], &mut [T]),
 ) {
-    backward_body(shape, scale, qkv, lse, probs, dctx, grads);
+    backward_body(shape, scale, qkv, stats, probs, dctx, grads);
 }
 
 /// Copies the `dh` columns at `off` of rows `off + j*emb` (j < N) of `a` into head-major
@@ -169,7 +172,9 @@ fn scores_max2<T: Real>(a0: T, a1: T, k0: &[T], k1: &[T], row: &mut [T]) -> T {
     lane_max(row)
 }
 
-/// Head dim 2: `(sum_j e_j v0_j, sum_j e_j v1_j)` and, when `normalise`, `e_j *= inv`.
+/// Head dim 2: `(sum_j e_j v0_j, sum_j e_j v1_j)` and, when `normalise`, `e_j *= inv`. Three
+/// separate passes over the row: one fused pass was measured slower (the loop vectoriser
+/// turned it into 4-wide code).
 #[inline(always)]
 fn context2<T: Real>(row: &mut [T], v0: &[T], v1: &[T], inv: T, normalise: bool) -> (T, T) {
     let sums = (dot(row, v0), dot(row, v1));
@@ -184,8 +189,8 @@ fn forward_body<T: Real>(
     shape: CoreShape,
     scale: T,
     (qs, ks, vs): (&[T], &[T], &[T]),
-    lse: &mut [T],
-    mut probs: Option<&mut Vec<T>>,
+    stats: &mut [T],
+    mut probs: Option<&mut [T]>,
     cs: &mut [T],
 ) {
     let CoreShape {
@@ -203,16 +208,11 @@ fn forward_body<T: Real>(
             let off = b * items * emb + h * dh;
             head_major(ks, off, emb, dh, &mut kt);
             head_major(vs, off, emb, dh, &mut vt);
-            // The kept probabilities are computed in place in their final slot: one write
-            // per element, the block zeroed while it is small enough to sit in L1.
-            let mut block = match probs.as_deref_mut() {
-                Some(p) => {
-                    let start = p.len();
-                    p.resize(start + items * items, T::zero());
-                    Some(&mut p[start..])
-                }
-                None => None,
-            };
+            // The kept probabilities are computed in place in their final slot (the caller's
+            // buffer, recycled across steps): one write per element, no zeroing pass.
+            let mut block = probs
+                .as_deref_mut()
+                .map(|p| &mut p[(b * heads + h) * items * items..][..items * items]);
             let keep = block.is_some();
             for i in 0..items {
                 let row: &mut [T] = match block.as_deref_mut() {
@@ -222,7 +222,9 @@ fn forward_body<T: Real>(
                 let qi = &qs[off + i * emb..][..dh];
                 let max = scores_max(qi, &kt, scale, row);
                 let total = T::exp_shifted_sum(row, max);
-                lse[(b * heads + h) * items + i] = max + total.ln();
+                let stat = (b * heads + h) * items + i;
+                stats[stat] = max;
+                stats[batch * heads * items + stat] = total;
                 let inv = T::one() / total;
                 let ci = &mut cs[off + i * emb..][..dh];
                 if dh == 2 {
@@ -299,7 +301,7 @@ fn backward_body<T: Real>(
     shape: CoreShape,
     scale: T,
     (qs, ks, vs): (&[T], &[T], &[T]),
-    lse: &[T],
+    stats: &[T],
     probs: Option<&[T]>,
     dcs: &[T],
     (dqs, dks, dvs): (&mut [T], &mut [T], &mut [T]),
@@ -335,7 +337,8 @@ fn backward_body<T: Real>(
                     None => {
                         // Recompute the probabilities from the stored log-sum-exp.
                         scores_max(qi, &kt, scale, &mut recomputed);
-                        T::exp_shifted_sum(&mut recomputed, lse[row]);
+                        let log_sum_exp = stats[row] + stats[batch * heads * n + row].ln();
+                        T::exp_shifted_sum(&mut recomputed, log_sum_exp);
                         &recomputed
                     }
                 };
@@ -398,7 +401,7 @@ mod tests {
         (0..len).map(|_| r.random_range(-2.0f32..2.0)).collect()
     }
 
-    /// Outputs of one forward + backward: ctx, lse, probs, dq, dk, dv.
+    /// Outputs of one forward + backward: ctx, stats, probs, dq, dk, dv.
     type Outputs = [Vec<f32>; 6];
 
     fn run(shape: CoreShape, keep: bool, avx2: bool) -> Outputs {
@@ -410,32 +413,36 @@ mod tests {
             random(4, rows),
         );
         let scale = 1.0 / (shape.dh as f32).sqrt();
-        let mut lse = vec![0.0; shape.batch * shape.heads * shape.items];
-        let mut probs = Vec::new();
+        let mut stats = vec![0.0; 2 * shape.batch * shape.heads * shape.items];
+        let mut probs = if keep {
+            vec![f32::NAN; shape.batch * shape.heads * shape.items * shape.items]
+        } else {
+            Vec::new()
+        };
         let mut ctx = vec![0.0; rows];
-        let kept = keep.then_some(&mut probs);
+        let kept = keep.then_some(&mut probs[..]);
         #[cfg(target_arch = "x86_64")]
         if avx2 {
             // SAFETY: callers pass `avx2` only after checking the CPU supports AVX2.
-            unsafe { forward_avx2(shape, scale, (&q, &k, &v), &mut lse, kept, &mut ctx) };
+            unsafe { forward_avx2(shape, scale, (&q, &k, &v), &mut stats, kept, &mut ctx) };
         } else {
-            forward_body(shape, scale, (&q, &k, &v), &mut lse, kept, &mut ctx);
+            forward_body(shape, scale, (&q, &k, &v), &mut stats, kept, &mut ctx);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        forward_body(shape, scale, (&q, &k, &v), &mut lse, kept, &mut ctx);
+        forward_body(shape, scale, (&q, &k, &v), &mut stats, kept, &mut ctx);
         let (mut dq, mut dk, mut dv) = (vec![0.0; rows], vec![0.0; rows], vec![0.0; rows]);
         let p = keep.then_some(&probs[..]);
         let grads = (&mut dq[..], &mut dk[..], &mut dv[..]);
         #[cfg(target_arch = "x86_64")]
         if avx2 {
             // SAFETY: as above.
-            unsafe { backward_avx2(shape, scale, (&q, &k, &v), &lse, p, &dctx, grads) };
+            unsafe { backward_avx2(shape, scale, (&q, &k, &v), &stats, p, &dctx, grads) };
         } else {
-            backward_body(shape, scale, (&q, &k, &v), &lse, p, &dctx, grads);
+            backward_body(shape, scale, (&q, &k, &v), &stats, p, &dctx, grads);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        backward_body(shape, scale, (&q, &k, &v), &lse, p, &dctx, grads);
-        [ctx, lse, probs, dq, dk, dv]
+        backward_body(shape, scale, (&q, &k, &v), &stats, p, &dctx, grads);
+        [ctx, stats, probs, dq, dk, dv]
     }
 
     /// Textbook attention in f64 (softmax of scaled scores, context, and the softmax backward

@@ -17,7 +17,7 @@
 
 use super::checkpoint::{BestEpoch, Checkpoint, EpochRecord, TrainerState};
 use super::evaluate::{evaluate, EvalMetrics};
-use super::schedule::{CosineWarmup, DEFAULT_MIN_LR};
+use super::schedule::{CosineWarmup, DEFAULT_MIN_LR, DEFAULT_MIN_WARMUP_STEPS};
 use super::source::BatchSource;
 use crate::batch::Batch;
 use crate::ctr_model::{CtrModel, StepHyper};
@@ -41,6 +41,10 @@ pub struct TrainConfig {
     pub lr: f64,
     /// Fraction of all updates spent in the linear warm-up.
     pub warmup_frac: f64,
+    /// The warm-up lasts at least this many updates (at most half the run): short runs of
+    /// models without LayerNorm diverge when the rate peaks after a few updates (see
+    /// [`super::schedule`]). 0 leaves `warmup_frac` alone.
+    pub min_warmup_steps: u64,
     /// Rate at the start of the warm-up and at the end of the cosine.
     pub min_lr: f64,
     /// Global gradient-norm clip.
@@ -72,6 +76,7 @@ impl Default for TrainConfig {
             batch_size: 256,
             lr: 0.1,
             warmup_frac: 0.1,
+            min_warmup_steps: DEFAULT_MIN_WARMUP_STEPS,
             min_lr: DEFAULT_MIN_LR,
             clip_norm: 5.0,
             adagrad_eps: 1e-2,
@@ -122,12 +127,14 @@ impl TrainConfig {
 
     fn fingerprint(&self, train_rows: usize, val_rows: usize) -> String {
         format!(
-            "epochs={} batch={} lr_bits={:016x} warmup_bits={:016x} min_lr_bits={:016x} clip={:08x} \
-             eps={:08x} wd={:08x} seed={} patience={:?} train_rows={} val_rows={} tag={}",
+            "epochs={} batch={} lr_bits={:016x} warmup_bits={:016x} min_warmup_steps={} \
+             min_lr_bits={:016x} clip={:08x} eps={:08x} wd={:08x} seed={} patience={:?} \
+             train_rows={} val_rows={} tag={}",
             self.epochs,
             self.batch_size,
             self.lr.to_bits(),
             self.warmup_frac.to_bits(),
+            self.min_warmup_steps,
             self.min_lr.to_bits(),
             self.clip_norm.to_bits(),
             self.adagrad_eps.to_bits(),
@@ -346,11 +353,12 @@ fn train_from(
         fingerprint.push_str(" source=stream");
     }
     let batches_per_epoch = n.div_ceil(config.batch_size as u64);
-    let schedule = CosineWarmup::new(
+    let schedule = CosineWarmup::with_min_warmup_steps(
         config.lr,
         config.min_lr,
         config.epochs * batches_per_epoch,
         config.warmup_frac,
+        config.min_warmup_steps,
     );
 
     let (mut state, mut best_model_state) = if resume {
