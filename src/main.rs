@@ -34,6 +34,28 @@ enum Command {
     Trace(cli::trace::TraceCommand),
     /// Embedding lookups (SparseLengthsSum) on the RecNMP near-memory model and the host baseline.
     Recnmp(cli::recnmp::RecnmpArgs),
+    /// Designs against RecNMP and handcrafted ReRAM baselines, per operator class and end to end.
+    Compare(Box<cli::compare::CompareArgs>),
+    /// Sweep hwconfig keys (grid or seeded sample), sharded and resumable; front + plot.
+    Sweep(cli::sweep::SweepArgs),
+    /// Merge sweep shards or co-design runs by config hash; rebuild the front + plot.
+    Merge(cli::merge::MergeArgs),
+    /// NASRec weight-sharing supernet: `recpim supernet train` (path sampling, warm-up, resumable).
+    #[command(subcommand)]
+    Supernet(cli::supernet::SupernetCommand),
+    /// Regularized evolution of NASRec genotypes on a trained supernet, then top-k retraining.
+    Search(Box<cli::search::SearchArgs>),
+    /// How well supernets rank sub-networks: Pearson and Kendall per path-sampling strategy.
+    RankStudy(Box<cli::rank_study::RankStudyArgs>),
+    /// Forward FLOPs (fvcore convention) and parameter counts per operator.
+    Flops(cli::flops::FlopsArgs),
+    /// Iterative structured pruning (mask / magnitude) with lottery-ticket retraining.
+    Prune(Box<cli::prune::PruneArgs>),
+    /// Joint search of NASRec architecture, bitwidths and ReRAM crossbar settings (the main job).
+    Codesign(Box<cli::codesign::CodesignArgs>),
+    /// Plugin model backends: `recpim plugins inspect PATH` shows what a plugin offers.
+    #[command(subcommand)]
+    Plugins(cli::plugins::PluginsCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +67,16 @@ fn main() -> ExitCode {
         Command::Data(command) => cli::data::run(command),
         Command::Trace(command) => cli::trace::run(command),
         Command::Recnmp(args) => cli::recnmp::run(args),
+        Command::Compare(args) => cli::compare::run(*args),
+        Command::Sweep(args) => cli::sweep::run(args),
+        Command::Merge(args) => cli::merge::run(args),
+        Command::Supernet(command) => cli::supernet::run(command),
+        Command::Search(args) => cli::search::run(*args),
+        Command::RankStudy(args) => cli::rank_study::run(*args),
+        Command::Flops(args) => cli::flops::run(args),
+        Command::Prune(args) => cli::prune::run(*args),
+        Command::Codesign(args) => cli::codesign::run(*args),
+        Command::Plugins(command) => cli::plugins::run(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -218,3 +218,190 @@ fn unmappable_workload_exits_2() {
         "{stderr}"
     );
 }
+
+// ---- genotype mode (`--genotype`, `--bits`, `--shape`, `--write-workload`) ----
+
+fn genotype_file(name: &str) -> Option<PathBuf> {
+    let path = repo("../shared/data/nasrec_genotypes").join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is absent", path.display());
+        None
+    }
+}
+
+#[test]
+fn genotype_mode_matches_the_library_mapping_and_lists_placements() {
+    let Some(genotype) = genotype_file("ea_criteo_kaggle_autoctr_best_1shot.json") else {
+        return;
+    };
+    let hw = repo("hwconfigs/default.toml");
+    let out = simulate(&[
+        "--genotype",
+        path_arg(&genotype),
+        "--hw",
+        path_arg(&hw),
+        "--engine",
+        "analytic",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let g = recpim_model::genotype::Genotype::read_file(&genotype).unwrap();
+    let mapped = recpim_model::hardware::map_genotype(
+        &g,
+        &recpim_model::hardware::schema_for_shape(recpim_model::data::SyntheticShape::Criteo),
+        &recpim_model::net::ModelOptions::default(),
+        None,
+        &recpim_model::hardware::MapOptions::default(),
+    )
+    .unwrap();
+    let lib_hw = recpim_sim::HwConfig::load(&hw).unwrap();
+    let expected = recpim_sim::simulate_analytic(&lib_hw, &mapped.workload).unwrap();
+    assert_eq!(json["latency_ns"].as_f64(), Some(expected.latency_ns));
+    assert_eq!(json["energy_pj"].as_f64(), Some(expected.energy_pj));
+    assert_eq!(json["area_mm2"].as_f64(), Some(expected.area_mm2));
+    let placements = json["placements"].as_array().expect("placements");
+    assert_eq!(placements.len(), mapped.workload.ops.len());
+    assert_eq!(placements[0]["placement"], "memory-dram");
+    assert_eq!(placements[0]["name"], "embedding0");
+    let head = placements.last().unwrap();
+    assert_eq!(head["name"], "head");
+    assert_eq!(head["operator"], "head");
+    assert_eq!(head["placement"], "crossbar");
+    assert!(placements.iter().any(|p| p["placement"] == "digital"));
+
+    // The table form prints every op with its placement.
+    let out = simulate(&["--genotype", path_arg(&genotype), "--hw", path_arg(&hw)]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("placement"), "{text}");
+    assert!(text.contains("b1.dot-product.interaction"), "{text}");
+}
+
+#[test]
+fn bits_file_and_written_workload_reproduce_the_same_figures() {
+    let Some(genotype) = genotype_file("ea_avazu_kaggle_xlarge_best_1shot.json") else {
+        return;
+    };
+    let g = recpim_model::genotype::Genotype::read_file(&genotype).unwrap();
+    let ops = recpim_model::quant::operator_names(&g).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bits_path = dir.path().join("bits.json");
+    let low = recpim_model::quant::BitAssignment::uniform(ops.clone(), 4, 4).unwrap();
+    low.write_file(&bits_path).unwrap();
+    let workload_path = dir.path().join("mapped.toml");
+    let hw = repo("hwconfigs/default.toml");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--hw", path_arg(&hw), "--engine", "analytic", "--json"];
+        args.extend_from_slice(extra);
+        let out = simulate(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let eight = run(&["--genotype", path_arg(&genotype), "--shape", "avazu"]);
+    let four = run(&[
+        "--genotype",
+        path_arg(&genotype),
+        "--shape",
+        "avazu",
+        "--bits",
+        path_arg(&bits_path),
+        "--write-workload",
+        path_arg(&workload_path),
+    ]);
+    assert!(four["energy_pj"].as_f64().unwrap() < eight["energy_pj"].as_f64().unwrap());
+    let replay = run(&["--workload", path_arg(&workload_path)]);
+    assert_eq!(replay["latency_ns"], four["latency_ns"]);
+    assert_eq!(replay["energy_pj"], four["energy_pj"]);
+    let written = recpim_sim::Workload::load(&workload_path).unwrap();
+    assert!(written.ops.iter().any(|op| matches!(
+        op,
+        recpim_sim::Op::Mvm {
+            weight_bits: 4,
+            input_bits: 4,
+            ..
+        }
+    )));
+    // Avazu's 22 fields.
+    assert!(matches!(
+        written.ops[0],
+        recpim_sim::Op::Gather { tables: 22, .. }
+    ));
+}
+
+#[test]
+fn bad_bits_files_exit_2_naming_the_problem() {
+    let Some(genotype) = genotype_file("ea_criteo_kaggle_autoctr_best_1shot.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hw = repo("hwconfigs/default.toml");
+    let g = recpim_model::genotype::Genotype::read_file(&genotype).unwrap();
+    let n = recpim_model::quant::operator_names(&g).unwrap().len();
+    let eights = vec!["8"; n].join(",");
+    let mut with_one = vec!["8"; n];
+    with_one[3] = "1";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            r#"{"weight_bits": [8], "activation_bits": [8]}"#.to_string(),
+            vec!["expected 21", "[0] b0.linear-2d", "[20] head"],
+        ),
+        (
+            format!(
+                r#"{{"weight_bits": [{}], "activation_bits": [{eights}]}}"#,
+                with_one.join(",")
+            ),
+            vec!["weight_bits[3] = 1", "b1.dot-product", "2..=16"],
+        ),
+        (
+            format!(r#"{{"weight_bits": [{eights}], "activation_bits": [{eights}], "x": 1}}"#),
+            vec!["unknown field"],
+        ),
+        ("{not json".to_string(), vec!["line 1"]),
+    ];
+    for (i, (text, needles)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bits{i}.json"));
+        std::fs::write(&path, text).unwrap();
+        let out = simulate(&[
+            "--genotype",
+            path_arg(&genotype),
+            "--bits",
+            path_arg(&path),
+            "--hw",
+            path_arg(&hw),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "case {i}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(path_arg(&path)), "case {i}: {err}");
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "case {i}: {needle} missing from {err}"
+            );
+        }
+    }
+    // A missing bits file, and neither --workload nor --genotype.
+    let missing = dir.path().join("absent.json");
+    let out = simulate(&[
+        "--genotype",
+        path_arg(&genotype),
+        "--bits",
+        path_arg(&missing),
+        "--hw",
+        path_arg(&hw),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absent.json"));
+    let out = simulate(&["--hw", path_arg(&hw)]);
+    assert_eq!(out.status.code(), Some(2));
+}

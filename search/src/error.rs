@@ -150,6 +150,261 @@ pub enum SearchError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A co-design space file could not be parsed.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    SpaceParse {
+        /// The space file.
+        path: String,
+        /// 1-based line of the error, when known.
+        line: Option<usize>,
+        /// The TOML parser's message.
+        message: String,
+    },
+
+    /// A key of a co-design space file is missing, unknown or out of range.
+    #[error("{path}: {key}: {reason}")]
+    SpaceKey {
+        /// The space file.
+        path: String,
+        /// Dotted key in the space file.
+        key: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A co-design genome does not fit its space (wrong number of genes).
+    #[error("{what}: expected {expected} entries, found {found}")]
+    GenomeMismatch {
+        /// Which part of the genome.
+        what: &'static str,
+        /// Entries the space (or architecture) needs.
+        expected: usize,
+        /// Entries the genome has.
+        found: usize,
+    },
+
+    /// A measured design figure was NaN, infinite or negative.
+    #[error("design metric {name} is {value}; it must be finite and >= 0")]
+    InvalidMetric {
+        /// Metric name (CSV column).
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+
+    /// A constraint limit was not a finite positive number.
+    #[error("{flag} {value} is invalid: a limit must be finite and > 0")]
+    InvalidConstraint {
+        /// The command-line flag of the limit.
+        flag: &'static str,
+        /// The value given.
+        value: f64,
+    },
+
+    /// The simulator rejected a hardware design or workload.
+    #[error("{context}: {source}")]
+    Hardware {
+        /// What was being simulated or built.
+        context: String,
+        /// The simulator's error.
+        source: Box<recpim_sim::SimError>,
+    },
+
+    /// The model crate failed (training, evaluation, mapping, genotype I/O).
+    #[error("{context}: {source}")]
+    Model {
+        /// What was being done.
+        context: String,
+        /// The model crate's error.
+        source: Box<recpim_model::ModelError>,
+    },
+
+    /// A co-design option or checkpoint is invalid.
+    #[error("{what}: {reason}")]
+    Codesign {
+        /// The option, flag or file concerned.
+        what: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A sweep-space file is malformed: unknown key, empty list, bad value or range.
+    #[error("{path}{}: {key}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    SweepSpace {
+        /// The space file.
+        path: String,
+        /// 1-based line of the offending key, when known.
+        line: Option<usize>,
+        /// The key in the space file (a dotted hwconfig key or a top-level key).
+        key: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A shard specification (flag or environment variable) is invalid.
+    #[error("shard from {origin} = {value:?}: {reason}")]
+    Shard {
+        /// Where the value came from: `--shard`, `SLURM_ARRAY_TASK_ID`, ...
+        origin: String,
+        /// The value given.
+        value: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A sweep or merge CSV file is malformed or does not match the others.
+    #[error("{path}{}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    SweepCsv {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A sweep output directory cannot be (re)used as asked.
+    #[error("{path}: {reason}", path = path.display())]
+    SweepOutput {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
+    /// A `--backend` value is neither `builtin` nor `plugin:PATH`.
+    #[error("--backend {value:?}: {reason}")]
+    BackendSpec {
+        /// The value given.
+        value: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A model backend rejected a candidate (genotype or bitwidths) given by the host.
+    #[error("backend {backend}: {what}: {reason}")]
+    BackendInput {
+        /// The backend's name.
+        backend: String,
+        /// Which input was rejected (`genotype JSON`, `bits JSON`, ...).
+        what: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// Accuracy was asked of a backend that has no accuracy model.
+    #[error("backend {backend} has no accuracy model; it provides workloads only (search hardware and bits against latency/energy instead)")]
+    AccuracyUnavailable {
+        /// The backend's name.
+        backend: String,
+    },
+
+    /// A plugin file does not exist.
+    #[error("plugin {path}: no such file", path = path.display())]
+    PluginNotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+
+    /// The dynamic loader refused a plugin file.
+    #[error("plugin {path}: cannot load it as a shared library: {message}", path = path.display())]
+    PluginLoad {
+        /// The resolved path.
+        path: PathBuf,
+        /// The loader's message.
+        message: String,
+    },
+
+    /// A plugin does not export a symbol the ABI requires.
+    #[error("plugin {path}: missing symbol `{symbol}` ({message}); a recpim plugin must export `{symbol}` (see plugins/README.md)", path = path.display())]
+    PluginMissingSymbol {
+        /// The resolved path.
+        path: PathBuf,
+        /// The symbol looked up.
+        symbol: &'static str,
+        /// The loader's message.
+        message: String,
+    },
+
+    /// A plugin's vtable does not fit the host's ABI (version, size, flags).
+    #[error("plugin {path}: ABI mismatch: {reason}", path = path.display())]
+    PluginAbi {
+        /// The resolved path.
+        path: PathBuf,
+        /// What does not match and what the host needs.
+        reason: String,
+    },
+
+    /// A plugin call returned an error status.
+    #[error("plugin {plugin} ({path}): {function} failed with {status_name} ({status}): {message}", path = path.display())]
+    PluginCall {
+        /// The plugin's name (or its file name before the name is known).
+        plugin: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// The vtable function called.
+        function: &'static str,
+        /// The status code returned.
+        status: i32,
+        /// The status code's constant name (`RECPIM_STATUS_INVALID_JSON`, or `unknown status`).
+        status_name: String,
+        /// The plugin's `last_error` text.
+        message: String,
+    },
+
+    /// A plugin caught a panic (or C++ exception) inside a call and returned RECPIM_STATUS_PANIC.
+    #[error("plugin {plugin} ({path}): {function} panicked inside the plugin (RECPIM_STATUS_PANIC): {message}", path = path.display())]
+    PluginPanic {
+        /// The plugin's name.
+        plugin: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// The vtable function called.
+        function: &'static str,
+        /// The plugin's `last_error` text.
+        message: String,
+    },
+
+    /// A plugin returned output that breaks the ABI contract (NULL or non-UTF-8 string, a
+    /// workload that does not parse or check).
+    #[error("plugin {plugin} ({path}): {function} returned invalid output: {reason}", path = path.display())]
+    PluginOutput {
+        /// The plugin's name.
+        plugin: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// The vtable function called.
+        function: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// An architecture-search option, input or state is invalid.
+    #[error("{what}: {reason}")]
+    Nas {
+        /// The option, flag, file or value concerned.
+        what: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A comparison option, baseline name or input is invalid (`recpim compare`).
+    #[error("{what}: {reason}")]
+    Compare {
+        /// The option, baseline, file or op concerned.
+        what: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// The RecNMP model rejected its configuration or a lookup trace.
+    #[error("{context}: {source}")]
+    Recnmp {
+        /// What was being done.
+        context: String,
+        /// The RecNMP model's error.
+        source: recpim_sim::recnmp::RecnmpError,
+    },
 }
 
 /// Result alias of recpim-search.

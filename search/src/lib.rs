@@ -31,12 +31,17 @@
 //! # Ok::<(), recpim_search::SearchError>(())
 //! ```
 
+pub mod backend;
+pub mod codesign;
+pub mod compare;
 pub mod error;
 pub mod hypervolume;
+pub mod nas;
 pub mod pareto;
 pub mod plot;
 pub mod ranking;
 pub mod seeds;
 pub mod significance;
+pub mod sweep;
 
 pub use error::{Result, SearchError};

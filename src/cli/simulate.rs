@@ -1,6 +1,17 @@
 //! `recpim simulate`: latency, energy and area of a workload on a hardware configuration.
+//!
+//! The workload is a file (`--workload`) or a NASRec genotype mapped to simulator ops
+//! (`--genotype` with optional `--bits`, for a data shape; model/HARDWARE_MAPPING.md).
 
 use anyhow::Context;
+use recpim_model::data::SyntheticShape;
+use recpim_model::genotype::Genotype;
+use recpim_model::hardware::{
+    map_genotype, schema_for_shape, MapOptions, MappedWorkload, Placement,
+};
+use recpim_model::net::ModelOptions;
+use recpim_model::quant::{operator_names, BitAssignment};
+use recpim_sim::hwconfig::Embedding;
 use recpim_sim::{simulate_analytic, simulate_cycle, CsvTrace, HwConfig, Report, Workload};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -14,16 +25,60 @@ pub enum EngineChoice {
     Analytic,
 }
 
+/// Built-in data shapes for genotype mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShapeChoice {
+    /// Criteo: 13 dense, 26 categorical fields.
+    Criteo,
+    /// Avazu: 1 pseudo dense, 22 categorical fields.
+    Avazu,
+    /// KDD Cup 2012: 3 dense, 8 categorical fields.
+    Kdd,
+}
+
+impl ShapeChoice {
+    fn shape(self) -> SyntheticShape {
+        match self {
+            ShapeChoice::Criteo => SyntheticShape::Criteo,
+            ShapeChoice::Avazu => SyntheticShape::Avazu,
+            ShapeChoice::Kdd => SyntheticShape::Kdd,
+        }
+    }
+}
+
 /// Arguments of `recpim simulate`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["workload", "genotype"])))]
 pub struct SimulateArgs {
     /// Hardware configuration (TOML, see hwconfigs/README.md).
     #[arg(long, value_name = "FILE")]
     pub hw: PathBuf,
-    /// Workload file (`[[op]]` TOML, or JSON when the name ends in .json). Required today; a
-    /// later `--genotype` will be the other way to give the workload.
-    #[arg(long, value_name = "FILE")]
+    /// Workload file (`[[op]]` TOML, or JSON when the name ends in .json).
+    #[arg(long, value_name = "FILE", conflicts_with = "genotype")]
     pub workload: Option<PathBuf>,
+    /// NASRec genotype JSON (the reference format) to map to a workload instead of --workload.
+    #[arg(long, value_name = "FILE")]
+    pub genotype: Option<PathBuf>,
+    /// Bits file `{"weight_bits": [..], "activation_bits": [..]}`, one entry per operator of the
+    /// genotype (model/HARDWARE_MAPPING.md); default 8-bit weights and activations.
+    #[arg(long, value_name = "FILE", requires = "genotype")]
+    pub bits: Option<PathBuf>,
+    /// Data shape the genotype is built for (embedding tables, dense features).
+    #[arg(long, value_enum, default_value = "criteo", requires = "genotype")]
+    pub shape: ShapeChoice,
+    /// Examples per inference (MVM count, embedding lookups) in genotype mode.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=65536), requires = "genotype")]
+    pub batch: u64,
+    /// Bits per embedding element in genotype mode (the tables are trained as f32).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=64), requires = "genotype")]
+    pub embedding_bits: u32,
+    /// Build the genotype's operators with LayerNorm (as the supernet does); default off, as
+    /// the reference's final models.
+    #[arg(long, requires = "genotype")]
+    pub layernorm: bool,
+    /// Write the mapped workload (TOML, or JSON when the name ends in .json) to this file.
+    #[arg(long, value_name = "FILE", requires = "genotype")]
+    pub write_workload: Option<PathBuf>,
     /// Engine.
     #[arg(long, value_enum, default_value = "cycle")]
     pub engine: EngineChoice,
@@ -39,12 +94,29 @@ pub struct SimulateArgs {
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let hw = HwConfig::load(&args.hw)
         .with_context(|| format!("hardware configuration {}", args.hw.display()))?;
-    let workload_path = args
-        .workload
-        .as_ref()
-        .context("--workload FILE is required")?;
-    let workload = Workload::load(workload_path)
-        .with_context(|| format!("workload {}", workload_path.display()))?;
+    let mapped = match &args.genotype {
+        Some(path) => Some(map_genotype_file(&args, path)?),
+        None => None,
+    };
+    let workload = match (&mapped, &args.workload) {
+        (Some(m), _) => m.workload.clone(),
+        (None, Some(path)) => {
+            Workload::load(path).with_context(|| format!("workload {}", path.display()))?
+        }
+        (None, None) => anyhow::bail!("give --workload FILE or --genotype FILE"),
+    };
+    if let (Some(path), Some(_)) = (&args.write_workload, &mapped) {
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let text = if is_json {
+            workload.to_json_string()
+        } else {
+            workload.to_toml_string()
+        };
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write workload file {}", path.display()))?;
+    }
     let report = match (args.engine, &args.trace) {
         (EngineChoice::Analytic, Some(_)) => {
             anyhow::bail!("--trace needs --engine cycle (the analytic engine has no events)")
@@ -65,10 +137,108 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        let mut value = serde_json::to_value(&report)?;
+        if let (Some(m), serde_json::Value::Object(map)) = (&mapped, &mut value) {
+            map.insert(
+                "placements".to_string(),
+                serde_json::to_value(placements(m, &hw))?,
+            );
+        }
+        serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
         write_table(&mut out, &report)?;
+        if let Some(m) = &mapped {
+            write_placements(&mut out, &report, m, &hw)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the genotype (and bits) and maps it for the chosen shape.
+fn map_genotype_file(
+    args: &SimulateArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<MappedWorkload> {
+    let genotype =
+        Genotype::read_file(path).with_context(|| format!("genotype {}", path.display()))?;
+    let bits = match &args.bits {
+        Some(bits_path) => {
+            let operators = operator_names(&genotype)
+                .with_context(|| format!("genotype {}", path.display()))?;
+            Some(BitAssignment::read_file(bits_path, &operators).context("--bits")?)
+        }
+        None => None,
+    };
+    let model = ModelOptions {
+        layernorm: args.layernorm,
+        ..ModelOptions::default()
+    };
+    let opts = MapOptions {
+        batch: args.batch,
+        embedding_bits: args.embedding_bits,
+    };
+    map_genotype(
+        &genotype,
+        &schema_for_shape(args.shape.shape()),
+        &model,
+        bits.as_ref(),
+        &opts,
+    )
+    .with_context(|| format!("mapping genotype {}", path.display()))
+}
+
+/// One op's placement as printed: crossbar, digital, or memory with its kind.
+fn placement_name(placement: Placement, hw: &HwConfig) -> &'static str {
+    match placement {
+        Placement::Crossbar => "crossbar",
+        Placement::Digital => "digital",
+        Placement::Memory => match hw.embedding() {
+            Embedding::Dram { .. } => "memory-dram",
+            Embedding::Reram { .. } => "memory-reram",
+        },
+    }
+}
+
+/// Per-op placement records for the JSON report.
+fn placements(m: &MappedWorkload, hw: &HwConfig) -> Vec<serde_json::Value> {
+    m.workload
+        .ops
+        .iter()
+        .zip(&m.origins)
+        .map(|(op, origin)| {
+            serde_json::json!({
+                "name": op.name(),
+                "operator": origin.operator,
+                "placement": placement_name(origin.placement, hw),
+            })
+        })
+        .collect()
+}
+
+/// The genotype's operators: where each op runs and what it costs.
+fn write_placements(
+    out: &mut impl Write,
+    r: &Report,
+    m: &MappedWorkload,
+    hw: &HwConfig,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<34}{:<20}{:<14}{:>14}{:>16}",
+        "op", "operator", "placement", "latency_ns", "energy_pj"
+    )?;
+    for ((op, origin), layer) in m.workload.ops.iter().zip(&m.origins).zip(&r.layers) {
+        writeln!(
+            out,
+            "{:<34}{:<20}{:<14}{:>14.3}{:>16.3}",
+            op.name(),
+            origin.operator.as_deref().unwrap_or("-"),
+            placement_name(origin.placement, hw),
+            layer.latency_ns,
+            layer.energy_pj
+        )?;
     }
     Ok(())
 }

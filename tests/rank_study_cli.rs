@@ -1,0 +1,95 @@
+//! `recpim rank-study` end to end (real binary, tiny budgets): one row per strategy and
+//! fine-tuning setting with correlations in [-1, 1] and p-values in [0, 1], per-sub-network
+//! figures, and a bad strategy exits 2 naming it.
+
+use std::process::Command;
+
+#[test]
+fn rank_study_reports_every_strategy_with_and_without_finetuning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rank");
+    let run = Command::new(env!("CARGO_BIN_EXE_recpim"))
+        .args([
+            "rank-study",
+            "--synthetic-rows",
+            "1500",
+            "--max-table-rows",
+            "40",
+            "--blocks",
+            "1",
+            "--steps",
+            "3",
+            "--batch",
+            "64",
+            "--strategies",
+            "single-op-any-conn,any-op-any-conn",
+            "--subnets",
+            "4",
+            "--finetune-steps",
+            "2",
+            "--finetune-batch",
+            "64",
+            "--val-batches",
+            "1",
+            "--val-batch",
+            "100",
+            "--standalone-batch",
+            "256",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("rank_study.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("strategy,finetune_steps,n,pearson_r,pearson_p,kendall_tau,kendall_p")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("single-op-any-conn", "0"),
+            ("single-op-any-conn", "2"),
+            ("any-op-any-conn", "0"),
+            ("any-op-any-conn", "2")
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r[2], "4");
+        for (i, bound) in [(3, 1.0), (5, 1.0)] {
+            let v: f64 = r[i].parse().unwrap();
+            assert!(v.abs() <= bound, "{r:?}");
+        }
+        for i in [4, 6] {
+            let p: f64 = r[i].parse().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{r:?}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("rank_study.md")).unwrap();
+    assert!(md.contains("| any-op-any-conn | 2 | 4 |"), "{md}");
+    let subnets = std::fs::read_to_string(out.join("subnets.csv")).unwrap();
+    assert_eq!(subnets.lines().count(), 5, "{subnets}");
+    assert!(subnets.starts_with(
+        "index,genotype_hash,flops,standalone_val_logloss,single-op-any-conn_noft,single-op-any-conn_ft"
+    ));
+}
+
+#[test]
+fn unknown_strategy_exits_2_and_names_it() {
+    let run = Command::new(env!("CARGO_BIN_EXE_recpim"))
+        .args(["rank-study", "--strategies", "best-op", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("--strategies best-op"), "{err}");
+}
