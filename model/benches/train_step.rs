@@ -5,54 +5,11 @@
 //! model's forward multiply-adds per example (for GFLOP/s) and at the end the peak resident memory.
 
 use divan::Bencher;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use recpim_model::genotype::Genotype;
-use recpim_model::net::{build_nasrec, ModelOptions, NetModel, Supernet};
-use recpim_model::{Batch, CtrModel, DataSchema, StepHyper};
+use recpim_model::net::{build_nasrec, ModelOptions, Supernet};
+use recpim_model::{CtrModel, StepHyper};
 
-const TABLE_ROWS: usize = 10_000;
-
-fn schema() -> DataSchema {
-    DataSchema {
-        n_dense: 13,
-        table_rows: vec![TABLE_ROWS; 26],
-    }
-}
-
-fn genotype(space: &str) -> Genotype {
-    let path = format!(
-        "{}/../../shared/data/nasrec_genotypes/ea_criteo_kaggle_{space}_best_1shot.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn batch(rows: usize, seed: u64) -> Batch {
-    let s = schema();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Batch {
-        dense: ndarray::Array2::from_shape_simple_fn((rows, s.n_dense), || {
-            rng.random_range(0.0..5.0f32)
-        }),
-        sparse: ndarray::Array2::from_shape_simple_fn((rows, s.n_sparse()), || {
-            rng.random_range(0..TABLE_ROWS as u32)
-        }),
-        labels: ndarray::Array1::from_shape_simple_fn(rows, || {
-            if rng.random_bool(0.25) {
-                1.0
-            } else {
-                0.0
-            }
-        }),
-    }
-}
-
-fn model(space: &str) -> NetModel {
-    build_nasrec(&genotype(space), &schema(), &ModelOptions::default(), 0)
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+mod bench_support;
+use bench_support::{batch, genotype, model, schema};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()

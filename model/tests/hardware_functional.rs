@@ -2,91 +2,22 @@
 //! quantized-ideal one (up to float rounding); with a 3-bit ADC it is visibly worse, on a fixed
 //! trained model. Plus determinism and bad input.
 
-use ndarray::{Array1, Array2};
-use recpim_model::genotype::{Genotype, MacroChoice, MicroChoice};
+use ndarray::Array2;
+use recpim_model::genotype::Genotype;
 use recpim_model::hardware::{evaluate_hardware, evaluate_with_slicing, HardwareEvalOptions};
 use recpim_model::net::{build_nasrec, ModelOptions, NetModel};
 use recpim_model::quant::{operator_names, quantized_log_loss, BitAssignment, QuantConfig};
-use recpim_model::{Batch, CtrModel, DataSchema, StepHyper};
+use recpim_model::{CtrModel, StepHyper};
 use recpim_sim::conventions::{AdcRange, Polarity};
 use recpim_sim::functional::BitSlicing;
 use std::path::PathBuf;
 
+mod quant_support;
+use quant_support::{batch, schema};
+
+/// The shared tiny genotype without LayerNorm.
 fn genotype() -> Genotype {
-    Genotype {
-        micro: vec![
-            MicroChoice {
-                active_nodes: vec![1, 2],
-                dense_in_dims: 32,
-                sparse_in_dims: 16,
-                dense_sparse_interact: 1,
-                deep_fm: 1,
-            },
-            MicroChoice {
-                active_nodes: vec![0, 2],
-                dense_in_dims: 16,
-                sparse_in_dims: 16,
-                dense_sparse_interact: 0,
-                deep_fm: 0,
-            },
-        ],
-        macro_: vec![
-            MacroChoice {
-                dense_idx: vec![0],
-                sparse_idx: vec![0],
-                dense_left_idx: vec![0],
-                dense_right_idx: vec![0],
-            },
-            MacroChoice {
-                dense_idx: vec![1, 0],
-                sparse_idx: vec![1],
-                dense_left_idx: vec![1],
-                dense_right_idx: vec![0],
-            },
-        ],
-        num_blocks: 2,
-        use_layernorm: 0,
-        config: "autoctr".to_string(),
-        test_loss: None,
-    }
-}
-
-fn schema() -> DataSchema {
-    DataSchema {
-        n_dense: 4,
-        table_rows: vec![30, 50, 7],
-    }
-}
-
-/// Labels with a learnable signal (dense feature 0 plus a field's parity).
-fn batch(rows: usize, seed: u64) -> Batch {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) as f64) / f64::from(1u32 << 31)
-    };
-    let dense = Array2::from_shape_fn((rows, 4), |_| next() as f32);
-    let s = schema();
-    let sparse = Array2::from_shape_fn((rows, 3), |(_, f)| {
-        ((next() * s.table_rows[f] as f64) as u32).min(s.table_rows[f] as u32 - 1)
-    });
-    let labels = Array1::from_shape_fn(rows, |r| {
-        let score = dense[[r, 0]] as f64 + if sparse[[r, 1]] % 2 == 0 { 0.6 } else { 0.0 };
-        if score > 0.8 {
-            1.0
-        } else {
-            0.0
-        }
-    });
-    Batch {
-        dense,
-        sparse,
-        labels,
-    }
+    quant_support::tiny_genotype(0)
 }
 
 /// A fixed model trained for 80 steps (float).

@@ -3,7 +3,7 @@
 //! and the supernet, and the quantized inference path.
 
 use ndarray::{array, Array1, Array2, Axis};
-use recpim_model::genotype::{Genotype, MacroChoice, MicroChoice, SearchSpace};
+use recpim_model::genotype::{Genotype, SearchSpace};
 use recpim_model::net::graph::GraphBuilder;
 use recpim_model::net::{build_nasrec, ModelOptions, Network, Supernet};
 use recpim_model::quant::fake_quant::{fake_quant_weight, quantize_rows, weight_codes};
@@ -11,8 +11,11 @@ use recpim_model::quant::{
     quantize_model, quantize_network, quantized_log_loss, ActivationRange, BitAssignment,
     QuantConfig,
 };
-use recpim_model::{Batch, CtrModel, DataSchema, StepHyper};
+use recpim_model::{CtrModel, DataSchema, StepHyper};
 use std::sync::Arc;
+
+mod quant_support;
+use quant_support::{batch, schema, tiny_genotype};
 
 #[test]
 fn weight_codes_are_symmetric_per_tensor() {
@@ -163,86 +166,9 @@ fn ste_gradients_are_zero_where_activations_clip() {
     check_ste(ActivationRange::Clip(0.5));
 }
 
-fn tiny_genotype() -> Genotype {
-    Genotype {
-        micro: vec![
-            MicroChoice {
-                active_nodes: vec![1, 2],
-                dense_in_dims: 32,
-                sparse_in_dims: 16,
-                dense_sparse_interact: 1,
-                deep_fm: 1,
-            },
-            MicroChoice {
-                active_nodes: vec![0, 2],
-                dense_in_dims: 16,
-                sparse_in_dims: 16,
-                dense_sparse_interact: 0,
-                deep_fm: 0,
-            },
-        ],
-        macro_: vec![
-            MacroChoice {
-                dense_idx: vec![0],
-                sparse_idx: vec![0],
-                dense_left_idx: vec![0],
-                dense_right_idx: vec![0],
-            },
-            MacroChoice {
-                dense_idx: vec![1, 0],
-                sparse_idx: vec![1],
-                dense_left_idx: vec![1],
-                dense_right_idx: vec![0],
-            },
-        ],
-        num_blocks: 2,
-        use_layernorm: 1,
-        config: "autoctr".to_string(),
-        test_loss: None,
-    }
-}
-
-fn schema() -> DataSchema {
-    DataSchema {
-        n_dense: 4,
-        table_rows: vec![30, 50, 7],
-    }
-}
-
-/// Labels with a learnable signal: click when dense feature 0 plus a field's parity is high.
-fn batch(rows: usize, seed: u64) -> Batch {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) as f64) / f64::from(1u32 << 31)
-    };
-    let dense = Array2::from_shape_fn((rows, 4), |_| next() as f32);
-    let s = schema();
-    let sparse = Array2::from_shape_fn((rows, 3), |(_, f)| {
-        ((next() * s.table_rows[f] as f64) as u32).min(s.table_rows[f] as u32 - 1)
-    });
-    let labels = Array1::from_shape_fn(rows, |r| {
-        let score = dense[[r, 0]] as f64 + if sparse[[r, 1]] % 2 == 0 { 0.6 } else { 0.0 };
-        if score > 0.8 {
-            1.0
-        } else {
-            0.0
-        }
-    });
-    Batch {
-        dense,
-        sparse,
-        labels,
-    }
-}
-
 #[test]
 fn high_precision_quantization_is_close_to_float_and_two_bits_is_not() {
-    let g = tiny_genotype();
+    let g = tiny_genotype(1);
     let model = build_nasrec(&g, &schema(), &ModelOptions::default(), 3).unwrap();
     let b = batch(300, 1);
     let float = model.predict_logits(&b);
@@ -270,7 +196,7 @@ fn state_bytes(model: &dyn CtrModel) -> Vec<u8> {
 
 #[test]
 fn quantization_aware_training_through_ctr_model_learns_and_is_deterministic() {
-    let g = tiny_genotype();
+    let g = tiny_genotype(1);
     let ops = recpim_model::quant::operator_names(&g).unwrap();
     let cfg = QuantConfig::new(BitAssignment::uniform(ops, 4, 4).unwrap());
     let hyper = StepHyper {
@@ -312,7 +238,7 @@ fn supernet_subnet_steps_train_with_fake_quantization() {
         operator_balancing: true,
     };
     let mut supernet = Supernet::with_blocks(SearchSpace::Small, 2, &schema(), &opts, 11).unwrap();
-    let g = tiny_genotype();
+    let g = tiny_genotype(1);
     let ops = recpim_model::quant::operator_names(&g).unwrap();
     let q16 = QuantConfig::new(BitAssignment::uniform(ops.clone(), 16, 16).unwrap());
     let b = batch(256, 4);
@@ -344,8 +270,8 @@ fn supernet_subnet_steps_train_with_fake_quantization() {
     );
     // Bits for another genotype's operators are rejected, naming the missing operator.
     let other = recpim_model::quant::operator_names(&Genotype {
-        micro: vec![tiny_genotype().micro[1].clone(); 2],
-        ..tiny_genotype()
+        micro: vec![tiny_genotype(1).micro[1].clone(); 2],
+        ..tiny_genotype(1)
     })
     .unwrap();
     let wrong = QuantConfig::new(BitAssignment::uniform(other, 8, 8).unwrap());
