@@ -91,6 +91,14 @@ pub(crate) fn optimizer_step(
     grads: &NetGrads<f32>,
     hyper: &StepHyper,
 ) -> f32 {
+    let norm = grads_squared_norm(grads).sqrt();
+    let scale = clip_coefficient(norm, hyper.clip_norm);
+    apply_adagrad(net, dense_accum, table_accum, grads, hyper, scale);
+    norm as f32
+}
+
+/// Sum of squares of every dense and embedding-row gradient (the clip norm's square).
+pub(crate) fn grads_squared_norm(grads: &NetGrads<f32>) -> f64 {
     let mut sq: f64 = grads
         .dense
         .iter()
@@ -101,8 +109,19 @@ pub(crate) fn optimizer_step(
             sq += f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>();
         }
     }
-    let norm = sq.sqrt();
-    let scale = clip_coefficient(norm, hyper.clip_norm);
+    sq
+}
+
+/// Adagrad on the network's dense tensors (in parallel, one tensor per task) and on the
+/// embedding rows the batch used, with gradients scaled by the clip coefficient `scale`.
+pub(crate) fn apply_adagrad(
+    net: &mut Network<f32>,
+    dense_accum: &mut [Array2<f32>],
+    table_accum: &mut [Vec<Array2<f32>>],
+    grads: &NetGrads<f32>,
+    hyper: &StepHyper,
+    scale: f32,
+) {
     let specs = &net.graph.params;
     net.dense
         .par_iter_mut()
@@ -136,7 +155,6 @@ pub(crate) fn optimizer_step(
             );
         }
     }
-    norm as f32
 }
 
 impl NetModel {

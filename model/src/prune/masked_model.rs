@@ -11,10 +11,10 @@ use crate::ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
 use crate::error::{ModelError, Result};
 use crate::net::engine::ParamsRef;
 use crate::net::graph::Graph;
-use crate::net::model::{assert_batch, sanitize_rows};
+use crate::net::model::{apply_adagrad, assert_batch, grads_squared_norm, sanitize_rows};
 use crate::net::network::{batch_logits, batch_loss_grads, check_schema, NetGrads, Network};
 use crate::net::{state_io, NetModel};
-use crate::optim::{adagrad_dense, adagrad_rows, clip_coefficient, squared_norm};
+use crate::optim::{adagrad_dense, clip_coefficient, squared_norm};
 use ndarray::{Array1, Array2, Zip};
 use std::io::{Read, Write};
 
@@ -253,57 +253,21 @@ impl CtrModel for MaskedModel {
                 col *= keep;
             }
         }
-        let mut sq: f64 = grads
-            .dense
-            .iter()
-            .map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[])))
-            .sum();
-        for group in &grads.tables {
-            for f in group {
-                sq += f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>();
-            }
-        }
+        let mut sq = grads_squared_norm(grads);
         for (g1, g2) in &mlp_grads {
             sq += squared_norm(g1.as_slice_memory_order().unwrap_or(&[]));
             sq += squared_norm(g2.as_slice_memory_order().unwrap_or(&[]));
         }
         let norm = sq.sqrt();
         let scale = clip_coefficient(norm, hyper.clip_norm);
-        let specs = &self.net.graph.params;
-        for (t, ((p, a), g)) in self
-            .net
-            .dense
-            .iter_mut()
-            .zip(self.dense_accum.iter_mut())
-            .zip(grads.dense.iter())
-            .enumerate()
-        {
-            let wd = if specs[t].is_matrix {
-                hyper.weight_decay
-            } else {
-                0.0
-            };
-            if let (Some(p), Some(a), Some(g)) = (
-                p.as_slice_memory_order_mut(),
-                a.as_slice_memory_order_mut(),
-                g.as_slice_memory_order(),
-            ) {
-                adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
-            }
-        }
-        for (g, group) in grads.tables.iter().enumerate() {
-            for (f, rows) in group.iter().enumerate() {
-                adagrad_rows(
-                    self.net.tables[g][f].view_mut(),
-                    self.table_accum[g][f].view_mut(),
-                    rows.iter(),
-                    hyper.lr,
-                    hyper.adagrad_eps,
-                    scale,
-                    hyper.weight_decay,
-                );
-            }
-        }
+        apply_adagrad(
+            &mut self.net,
+            &mut self.dense_accum,
+            &mut self.table_accum,
+            grads,
+            hyper,
+            scale,
+        );
         for ((mlp, (a1, a2)), (g1, g2)) in self
             .mlps
             .iter_mut()
