@@ -6,6 +6,7 @@ use anyhow::Context;
 use recpim_model::data::SyntheticShape;
 use recpim_model::hardware::MapOptions;
 use recpim_search::backend::builtin::BuiltinOptions;
+use recpim_search::compare::lookups::gather_shape;
 use recpim_search::compare::{
     compare, to_markdown, write_outputs, Baseline, CompareSettings, HostCpu, LookupSource,
 };
@@ -37,7 +38,8 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Data shape the built-in backend maps the genotype for (criteo, avazu, kdd); the embedding
-    /// lookups are then generated for that dataset's real table sizes.
+    /// lookups are then generated for that dataset's real table sizes when the model has the
+    /// same tables (Criteo), otherwise from the model's own tables.
     #[arg(long, default_value = "criteo", value_parser = parse_shape)]
     pub shape: SyntheticShape,
     /// Examples per inference when mapping a genotype (MVM count, embedding lookups).
@@ -133,13 +135,22 @@ fn settings(args: &CompareArgs) -> anyhow::Result<CompareSettings> {
     }
     let recnmp = raw.check().context("checking the RecNMP config")?;
     let mut host = HostCpu::default();
-    if let Some(value) = args.host_macs_per_ns {
-        host.macs_per_ns = value;
+    for (flag, value, field) in [
+        (
+            "--host-macs-per-ns",
+            args.host_macs_per_ns,
+            &mut host.macs_per_ns,
+        ),
+        ("--host-power-mw", args.host_power_mw, &mut host.power_mw),
+    ] {
+        if let Some(value) = value {
+            if !(value.is_finite() && value > 0.0) {
+                anyhow::bail!("{flag} {value} is invalid: it must be finite and > 0");
+            }
+            *field = value;
+        }
     }
-    if let Some(value) = args.host_power_mw {
-        host.power_mw = value;
-    }
-    host.check().context("checking the host CPU flags")?;
+    host.check().context("checking the host CPU model")?;
     let lookups = match &args.trace {
         Some(path) => LookupSource::Trace {
             trace: read_trace(path)
@@ -158,6 +169,30 @@ fn settings(args: &CompareArgs) -> anyhow::Result<CompareSettings> {
         host,
         lookups,
     })
+}
+
+/// The dataset shape's real tables only replace the workload's gathers when they are the same
+/// tables: the model's Avazu (22 fields) and KDD (8 fields) encoders keep fewer tables than the
+/// published cardinality lists (23 and 10, baselines.md §4.1). Otherwise the lookups are
+/// generated from the workload's own gathers, and a note says so.
+fn fit_shape(lookups: LookupSource, workload: &Workload) -> anyhow::Result<LookupSource> {
+    let LookupSource::Shape { shape, seed } = lookups else {
+        return Ok(lookups);
+    };
+    let Some(gathers) = gather_shape(workload).context("reading the workload's gather ops")? else {
+        return Ok(LookupSource::Shape { shape, seed });
+    };
+    let shape_tables = shape.table_rows().len() as u64;
+    if shape_tables == gathers.tables {
+        return Ok(LookupSource::Shape { shape, seed });
+    }
+    eprintln!(
+        "note: the {} cardinality list has {shape_tables} tables but the mapped model has {}; \
+         generating the lookups from the model's own tables (pooling 1) instead",
+        shape.name(),
+        gathers.tables
+    );
+    Ok(LookupSource::Workload { seed })
 }
 
 /// Runs `recpim compare`.
@@ -180,8 +215,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         .iter()
         .map(|name| Baseline::from_name(name).with_context(|| format!("--baseline {name}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let settings = settings(&args)?;
+    let mut settings = settings(&args)?;
     let (workload, description) = load_workload(&args)?;
+    settings.lookups = fit_shape(settings.lookups, &workload)?;
     let comparison = compare(&description, &workload, &designs, &baselines, &settings)
         .context("comparing the designs")?;
     if let Some(dir) = &args.out {

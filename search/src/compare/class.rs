@@ -1,4 +1,8 @@
 //! Operator classes of a comparison: which part of a recommender an op belongs to.
+//!
+//! Only the DRAM baselines run a class on its own ([`split_by_class`]: the host CPU and the DRAM
+//! models cost each op independently); ReRAM designs get per-class shares of one end-to-end run
+//! (`attribute.rs`).
 
 use recpim_sim::{Op, Workload};
 use serde::Serialize;
@@ -7,6 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OpClass {
+    // Declared in `ALL` order: `index` relies on it.
     /// Weight-stationary matrix-vector products (`Mvm`): dense FCs, embedded FCs, projections.
     Mlp,
     /// Pairwise interactions and other dynamic arithmetic (`Digital`): dot product, FM, attention.
@@ -36,6 +41,11 @@ impl OpClass {
         }
     }
 
+    /// Position in [`OpClass::ALL`] (for per-class arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The name used in tables and CSV files.
     pub fn name(self) -> &'static str {
         match self {
@@ -55,8 +65,8 @@ impl std::fmt::Display for OpClass {
 
 /// The ops of one class, in workload order (a class absent from the workload is left out).
 ///
-/// Each part is run alone on a design to get the class's figures, so a part keeps its ops'
-/// relative order but not the ops of other classes between them.
+/// The DRAM baselines cost each part on its own (their models are additive per op); a part keeps
+/// its ops' relative order.
 pub fn split_by_class(workload: &Workload) -> Vec<(OpClass, Workload)> {
     OpClass::ALL
         .iter()

@@ -1,14 +1,15 @@
 //! Running every design and baseline on one workload and forming the ratios.
 
 use super::assumptions::{assumptions, Assumption};
+use super::attribute::attribute_by_class;
 use super::baseline::Baseline;
 use super::class::{split_by_class, OpClass};
-use super::figures::{ClassFigures, DesignFigures, DesignRole, Figures};
+use super::figures::{ClassFigures, DesignFigures, DesignRole, EnergyPart, Figures};
 use super::host::HostCpu;
 use super::lookups::{gather_shape, resolve, LookupSource, Lookups};
 use crate::error::{Result, SearchError};
 use rayon::prelude::*;
-use recpim_sim::recnmp::{simulate as simulate_recnmp, RecnmpConfig, RecnmpReport};
+use recpim_sim::recnmp::{simulate as simulate_recnmp, EnergySplit, RecnmpConfig, RecnmpReport};
 use recpim_sim::{simulate_analytic, HwConfig, Op, Workload};
 use serde::Serialize;
 
@@ -17,7 +18,7 @@ use serde::Serialize;
 pub const RECNMP_ELEMENT_BITS: u32 = 32;
 
 /// Bytes of one DDR4 burst; RecNMP vectors are whole bursts.
-const BURST_BYTES: u64 = 64;
+pub const RECNMP_BURST_BYTES: u64 = 64;
 
 /// Everything besides the workload and the designs that decides a comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +51,7 @@ impl CompareSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
-    /// One class run alone.
+    /// One operator class (its share of the run, or its own ops on a DRAM baseline).
     Class(OpClass),
     /// The whole workload.
     EndToEnd,
@@ -85,7 +86,8 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    /// The ratios of `design` against `baseline` on one scope.
+    /// The ratios of `design` against `baseline` on one scope; `None` when either side lacks
+    /// the scope or has a zero latency or energy there (no finite ratio).
     pub fn between(
         design: &DesignFigures,
         baseline: &DesignFigures,
@@ -95,6 +97,10 @@ impl Ratio {
             Scope::Class(class) => (design.class(class)?, baseline.class(class)?),
             Scope::EndToEnd => (&design.end_to_end, &baseline.end_to_end),
         };
+        let positive = |f: &Figures| f.latency_ns > 0.0 && f.energy_pj > 0.0;
+        if !(positive(d) && positive(b)) {
+            return None;
+        }
         Some(Ratio {
             design: design.name.clone(),
             baseline: baseline.name.clone(),
@@ -124,8 +130,8 @@ pub struct Comparison {
     pub recnmp: Option<RecnmpReport>,
 }
 
-/// A ReRAM design on `workload`: each class alone (for the per-class figures) and the whole
-/// workload (end to end), with the analytic engine.
+/// A ReRAM design on `workload` with the analytic engine: one end-to-end run, split into
+/// per-class shares (`attribute.rs`).
 pub fn evaluate_reram(
     name: &str,
     source: &str,
@@ -133,34 +139,39 @@ pub fn evaluate_reram(
     hw: &HwConfig,
     workload: &Workload,
 ) -> Result<DesignFigures> {
-    let run = |part: &Workload, what: &str| -> Result<Figures> {
-        let report = simulate_analytic(hw, part).map_err(|source_error| SearchError::Hardware {
-            context: format!("simulating {what} on {name} ({source})"),
-            source: Box::new(source_error),
-        })?;
-        Ok(Figures {
-            latency_ns: report.latency_ns,
-            energy_pj: report.energy_pj,
-            area_mm2: Some(report.area_mm2),
+    let report = simulate_analytic(hw, workload).map_err(|source_error| SearchError::Hardware {
+        context: format!("simulating the workload on {name} ({source})"),
+        source: Box::new(source_error),
+    })?;
+    let per_class = attribute_by_class(&report, workload)?
+        .into_iter()
+        .map(|(class, figures)| ClassFigures {
+            class,
+            figures,
+            placement: reram_placement(class, hw),
         })
-    };
-    let per_class = split_by_class(workload)
+        .collect();
+    let energy_split = report
+        .energy_breakdown_pj
+        .entries()
         .iter()
-        .map(|(class, part)| {
-            Ok(ClassFigures {
-                class: *class,
-                figures: run(part, &format!("the {class} ops"))?,
-                placement: reram_placement(*class, hw),
-            })
+        .map(|(component, energy_pj)| EnergyPart {
+            component: (*component).to_string(),
+            energy_pj: *energy_pj,
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     Ok(DesignFigures {
         name: name.to_string(),
         role,
         source: source.to_string(),
         config_hash: hw.config_hash(),
         per_class,
-        end_to_end: run(workload, "the workload")?,
+        end_to_end: Figures {
+            latency_ns: report.latency_ns,
+            energy_pj: report.energy_pj,
+            area_mm2: Some(report.area_mm2),
+        },
+        energy_split,
     })
 }
 
@@ -178,7 +189,9 @@ fn reram_placement(class: OpClass, hw: &HwConfig) -> String {
 /// Bytes of one embedding vector on RecNMP: `dim` FP32 elements padded to whole 64 B bursts.
 pub fn recnmp_vector_bytes(dim: u64) -> Result<u32> {
     let bytes = dim.saturating_mul(u64::from(RECNMP_ELEMENT_BITS) / 8);
-    let padded = bytes.div_ceil(BURST_BYTES).saturating_mul(BURST_BYTES);
+    let padded = bytes
+        .div_ceil(RECNMP_BURST_BYTES)
+        .saturating_mul(RECNMP_BURST_BYTES);
     u32::try_from(padded).map_err(|_| SearchError::Compare {
         what: "embedding dim".to_string(),
         reason: format!("{dim} elements do not fit a RecNMP vector"),
@@ -194,6 +207,8 @@ fn evaluate_dram_baseline(
 ) -> Result<DesignFigures> {
     let recnmp = matches!(baseline, Baseline::Recnmp);
     let mut per_class = Vec::new();
+    let mut energy_split = Vec::new();
+    let mut host_pj = 0.0;
     for (class, part) in split_by_class(workload) {
         let (figures, placement) = if class == OpClass::Embedding {
             let report = report.ok_or_else(|| SearchError::Compare {
@@ -201,6 +216,7 @@ fn evaluate_dram_baseline(
                 reason: "the workload has gather ops but no lookup trace was resolved".to_string(),
             })?;
             let design = if recnmp { &report.nmp } else { &report.host };
+            energy_split.extend(dram_energy_split(&design.energy));
             let placement = if recnmp {
                 format!("recnmp dimms ({} ranks)", report.ranks)
             } else {
@@ -215,7 +231,9 @@ fn evaluate_dram_baseline(
                 placement,
             )
         } else {
-            (host.run(&part)?, "host cpu".to_string())
+            let figures = host.run(&part)?;
+            host_pj += figures.energy_pj;
+            (figures, "host cpu".to_string())
         };
         per_class.push(ClassFigures {
             class,
@@ -235,6 +253,12 @@ fn evaluate_dram_baseline(
         what: "workload".to_string(),
         reason: "it has no ops".to_string(),
     })?;
+    if host_pj > 0.0 {
+        energy_split.push(EnergyPart {
+            component: "host cpu".to_string(),
+            energy_pj: host_pj,
+        });
+    }
     Ok(DesignFigures {
         name: baseline.name().to_string(),
         role: DesignRole::Baseline,
@@ -242,7 +266,27 @@ fn evaluate_dram_baseline(
         config_hash: String::new(),
         per_class,
         end_to_end,
+        energy_split,
     })
+}
+
+/// The DRAM model's energy terms as parts of a design's energy.
+fn dram_energy_split(energy: &EnergySplit) -> Vec<EnergyPart> {
+    [
+        ("dram act+pre", energy.act_pre_pj),
+        ("dram read", energy.read_pj),
+        ("dram refresh", energy.refresh_pj),
+        ("dram background", energy.background_pj),
+        ("channel io", energy.io_pj),
+        ("rankcache", energy.rankcache_pj),
+        ("fp32 adders", energy.adder_pj),
+    ]
+    .into_iter()
+    .map(|(component, energy_pj)| EnergyPart {
+        component: component.to_string(),
+        energy_pj,
+    })
+    .collect()
 }
 
 /// Compares `designs` (name, source, hwconfig) against `baselines` on `workload`.
@@ -362,7 +406,7 @@ pub fn compare(
     Ok(Comparison {
         workload: workload_description.to_string(),
         lookups: lookups.description.clone(),
-        assumptions: assumptions(settings, baselines, recnmp_report.as_ref(), has_embedding),
+        assumptions: assumptions(settings, designs, baselines, has_embedding),
         designs: all,
         ratios,
         recnmp: recnmp_report,

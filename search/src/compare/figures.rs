@@ -53,10 +53,21 @@ pub enum DesignRole {
 pub struct ClassFigures {
     /// The class.
     pub class: OpClass,
-    /// Its figures when run alone on the design.
+    /// Its figures: its share of the end-to-end run on a ReRAM design, its own ops on a DRAM
+    /// baseline (where the classes run one after the other, so they add up either way).
     pub figures: Figures,
     /// Where the class runs on this design (e.g. `reram crossbars`, `host cpu`, `recnmp dimms`).
     pub placement: String,
+}
+
+/// One component's part of a design's end-to-end energy (where the energy goes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnergyPart {
+    /// The component: a simulator bucket for ReRAM designs (`adc`, `leakage`, ...), a DRAM
+    /// energy term (`dram background`, `channel io`, ...) or `host cpu` for the DRAM baselines.
+    pub component: String,
+    /// Its energy, pJ.
+    pub energy_pj: f64,
 }
 
 /// One design's figures.
@@ -74,6 +85,8 @@ pub struct DesignFigures {
     pub per_class: Vec<ClassFigures>,
     /// The whole workload.
     pub end_to_end: Figures,
+    /// The end-to-end energy by component; the parts add up to `end_to_end.energy_pj`.
+    pub energy_split: Vec<EnergyPart>,
 }
 
 impl DesignFigures {

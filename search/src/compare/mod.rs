@@ -6,8 +6,9 @@
 //! and EDP ratio against each baseline, with the assumptions they rest on; [`to_markdown`],
 //! [`figures_csv`], [`ratios_csv`] and [`write_outputs`] render it.
 //!
-//! * ReRAM designs and ReRAM baselines run the workload on the analytic engine
-//!   ([`evaluate_reram`]).
+//! * ReRAM designs and ReRAM baselines run the workload once on the analytic engine
+//!   ([`evaluate_reram`]); per-class figures are shares of that run ([`attribute_by_class`]), so
+//!   they add up to the end-to-end figures.
 //! * `recnmp` runs the embedding lookups as a trace on the RecNMP model and the rest on a host
 //!   CPU model ([`HostCpu`]); `cpu` is RecNMP's own baseline (the host reads every row).
 //! * Both sides serve the same lookups ([`LookupSource`]).
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod assumptions;
+pub mod attribute;
 pub mod baseline;
 pub mod class;
 pub mod evaluate;
@@ -39,13 +41,14 @@ pub mod lookups;
 pub mod write;
 
 pub use assumptions::Assumption;
+pub use attribute::attribute_by_class;
 pub use baseline::{Baseline, BASELINE_NAMES};
 pub use class::{split_by_class, OpClass};
 pub use evaluate::{
     compare, evaluate_reram, recnmp_vector_bytes, CompareSettings, Comparison, Ratio, Scope,
-    RECNMP_ELEMENT_BITS,
+    RECNMP_BURST_BYTES, RECNMP_ELEMENT_BITS,
 };
-pub use figures::{ClassFigures, DesignFigures, DesignRole, Figures};
+pub use figures::{ClassFigures, DesignFigures, DesignRole, EnergyPart, Figures};
 pub use host::HostCpu;
 pub use lookups::{LookupSource, Lookups};
 pub use write::{

@@ -121,6 +121,9 @@ pub fn to_markdown(comparison: &Comparison) -> String {
     }
 
     out.push_str("## Figures\n\n");
+    out.push_str(
+        "Per-class rows are shares of the end-to-end run (see `per_class_split` below); they add up to the end-to-end row.\n\n",
+    );
     out.push_str("| design | role | scope | runs on | latency (ns) | energy (pJ) | area (mm^2) | EDP (pJ*ns) |\n|---|---|---|---|---|---|---|---|\n");
     for (name, role, scope, placement, f, _, _) in figure_rows(comparison) {
         out.push_str(&format!(
@@ -164,13 +167,52 @@ pub fn to_markdown(comparison: &Comparison) -> String {
         ));
     }
 
-    out.push_str("\n## Assumptions\n\n| topic | assumption | source |\n|---|---|---|\n");
+    out.push_str(
+        "\n## Energy split (end to end)\n\n| design | component | energy (pJ) | share |\n|---|---|---|---|\n",
+    );
+    for design in &comparison.designs {
+        let total = design.end_to_end.energy_pj;
+        for part in design.energy_split.iter().filter(|p| p.energy_pj > 0.0) {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.1}% |\n",
+                design.name,
+                part.component,
+                sig(part.energy_pj),
+                100.0 * part.energy_pj / total
+            ));
+        }
+    }
+
+    if let Some(r) = &comparison.recnmp {
+        out.push_str(&format!(
+            "\nRecNMP on the lookups: {} lookups in {} SLS ops, {} B vectors, {} ranks; RankCache hit rate {:.3}; \
+             against the host reading every row: {:.2}x speed-up, {:.2}x energy{}.\n",
+            r.lookups,
+            r.sls_ops,
+            r.vector_bytes,
+            r.ranks,
+            r.rankcache.hit_rate,
+            r.speedup,
+            r.energy_ratio,
+            if r.footprint_bytes > r.capacity_bytes {
+                "; the tables exceed the ranks' capacity, so DRAM rows alias"
+            } else {
+                ""
+            }
+        ));
+    }
+
+    out.push_str(
+        "\n## Assumptions\n\n| key | value | unit | assumption | source |\n|---|---|---|---|---|\n",
+    );
     for a in &comparison.assumptions {
         out.push_str(&format!(
-            "| {} | {} | {} |\n",
-            a.topic,
-            a.assumption.replace('|', "/"),
-            a.source
+            "| `{}` | {} | {} | {} | {} |\n",
+            a.key,
+            a.value.replace('|', "/"),
+            a.unit,
+            a.detail.replace('|', "/"),
+            a.source.replace('|', "/")
         ));
     }
     out
@@ -239,13 +281,10 @@ pub fn ratios_csv(comparison: &Comparison) -> Result<String> {
 }
 
 /// Writes `compare.md`, `figures.csv`, `ratios.csv` and `compare.json` into `dir` (created if
-/// missing) and returns their paths.
+/// missing) and returns their paths. Everything is rendered first and each file is written to a
+/// temporary name then renamed, so a failure never leaves a half-written file in place of a
+/// previous one.
 pub fn write_outputs(comparison: &Comparison, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
-        action: "creating the directory",
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let json =
         serde_json::to_string_pretty(comparison).map_err(|e| csv_error("compare.json", e))?;
     let files = [
@@ -254,11 +293,22 @@ pub fn write_outputs(comparison: &Comparison, dir: &Path) -> Result<Vec<PathBuf>
         ("ratios.csv", ratios_csv(comparison)?),
         ("compare.json", json),
     ];
+    std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
+        action: "creating the directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut paths = Vec::with_capacity(files.len());
     for (file, text) in files {
         let path = dir.join(file);
-        std::fs::write(&path, text).map_err(|source| SearchError::Io {
+        let temporary = dir.join(format!(".{file}.tmp"));
+        std::fs::write(&temporary, text).map_err(|source| SearchError::Io {
             action: "writing",
+            path: temporary.clone(),
+            source,
+        })?;
+        std::fs::rename(&temporary, &path).map_err(|source| SearchError::Io {
+            action: "renaming into place",
             path: path.clone(),
             source,
         })?;
