@@ -8,6 +8,12 @@
 //! evolution checkpoints, so `--resume` continues a killed run to the same bytes. `--island i`
 //! runs island i of a multi-island search with its own seed stream (merge the islands' pareto.csv
 //! with `recpim merge`).
+//!
+//! With `--backend plugin:PATH` the model is the plugin's genotype (`--genotype FILE`, or the
+//! plugin's default), fixed for the run: there is no supernet, the search covers per-operator
+//! bits and the hardware space, and the accuracy comes from the plugin's `evaluate_accuracy`
+//! when it has one. Without it the log-loss objective is dropped (designs are ranked on energy,
+//! latency and area) and the report says so.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,10 +22,17 @@ use anyhow::{bail, Context};
 use clap::Args;
 use recpim_model::data::synthetic::SyntheticShape;
 use recpim_model::data::{load_dataset, load_synthetic, DataFormat, LoadOptions, LoadedData};
+use recpim_model::genotype::SearchSpace;
 use recpim_model::hardware::{schema_for_shape, MapOptions};
+use recpim_model::Batch;
+use recpim_search::backend::builtin::BuiltinOptions;
+use recpim_search::backend::BackendProvenance;
+use recpim_search::codesign::architecture::{Architecture, ArchitectureSearch};
+use recpim_search::codesign::backend_evaluate::BackendEvaluator;
 use recpim_search::codesign::baselines::{compare_with_baselines, DEFAULT_BASELINES};
 use recpim_search::codesign::evaluate::BuiltinEvaluator;
 use recpim_search::codesign::objectives::{Constraints, Objective};
+use recpim_search::codesign::problem::DesignEvaluator;
 use recpim_search::codesign::report::{write_run_outputs, ReportContext, RunIdentity};
 use recpim_search::codesign::run::{run_codesign, CodesignOptions, GenerationProgress, RunSummary};
 use recpim_search::codesign::space::CodesignSpace;
@@ -31,6 +44,7 @@ use recpim_search::nas::supernet_training::{
 };
 use recpim_search::seeds::{derive_seed, StreamPurpose};
 
+use super::backend_arg::{genotype_json, BackendArgs};
 use super::progress::bar;
 
 /// Default space, relative to the working directory (the repository root for `cargo run`).
@@ -52,11 +66,18 @@ pub struct CodesignArgs {
     /// Search-space file (hwconfigs/spaces/README.md).
     #[arg(long, value_name = "FILE", default_value = DEFAULT_SPACE)]
     pub space: PathBuf,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// The plugin backend's genotype JSON, fixed for the run (default: the plugin's default
+    /// genotype). Only with --backend plugin:PATH: the built-in backend searches NASRec
+    /// architectures.
+    #[arg(long, value_name = "FILE")]
+    pub genotype: Option<PathBuf>,
     /// Generations of the evolution after the initial population.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 8)]
     pub generations: u64,
     /// Population size (aging keeps this many).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 16)]
     pub population: usize,
     /// Candidates sampled per generation for parent selection (default: half the population).
     #[arg(long)]
@@ -94,23 +115,33 @@ pub struct CodesignArgs {
     /// Largest allowed energy, pJ.
     #[arg(long)]
     pub max_energy_pj: Option<f64>,
-    /// Largest allowed hardware log loss.
+    /// Largest allowed hardware log loss (with a plugin backend: the log loss its accuracy
+    /// function reports; refused when it has none).
     #[arg(long)]
     pub max_log_loss: Option<f64>,
-    /// Rows of the built-in synthetic data.
-    #[arg(long, default_value_t = 20_000)]
+    /// Rows of the built-in synthetic data (100,000 leave 80,000 for training: enough for the
+    /// supernet to learn the planted interactions, so log losses fall below the base rate).
+    #[arg(long, default_value_t = 100_000)]
     pub synthetic_rows: usize,
     /// Seed of the synthetic data and of the train/validation split.
     #[arg(long, default_value_t = recpim_model::data::DEFAULT_SPLIT_SEED)]
     pub data_seed: u64,
-    /// Supernet training steps.
-    #[arg(long, default_value_t = 200)]
+    /// Supernet training steps (the default run's budget: about 2.5 epochs of the synthetic
+    /// training split at batch 256, the bulk of its wall time).
+    #[arg(long, default_value_t = 800)]
     pub supernet_steps: u64,
+    /// Supernet Adagrad learning rate. Lower than `recpim supernet train`'s reference 0.12: at
+    /// short budgets Adagrad's first steps move every one of the max-width supernet's 31 M
+    /// weights by about the learning rate, and at 0.12 the loss climbs to 2-3 before it recovers
+    /// (BENCHMARKS.md, "Architecture search").
+    #[arg(long, default_value_t = 0.04)]
+    pub supernet_lr: f64,
     /// Supernet training batch size.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// Validation examples per candidate (functional crossbar evaluation).
-    #[arg(long, default_value_t = 256)]
+    /// Validation examples per candidate (functional crossbar evaluation; the standard error of
+    /// a log loss over 512 examples is about 0.02, so fewer make the accuracy axis noise).
+    #[arg(long, default_value_t = 512)]
     pub val_examples: usize,
     /// Baselines to compare with: recnmp, cpu, isaac-handcrafted, rerec-like, mnsim-default or
     /// a hwconfig .toml (repeatable; default: isaac-handcrafted and recnmp).
@@ -188,6 +219,24 @@ fn load_data(args: &CodesignArgs) -> anyhow::Result<RunData> {
     }
 }
 
+/// Log loss of predicting the training split's positive rate for the first `examples`
+/// validation rows (the rate is clamped away from 0 and 1 so the figure stays finite).
+fn constant_predictor_log_loss(train: &Batch, val: &Batch, examples: usize) -> f64 {
+    let rate = train.labels.iter().map(|&y| f64::from(y)).sum::<f64>() / train.len().max(1) as f64;
+    let rate = rate.clamp(1e-7, 1.0 - 1e-7);
+    let n = examples.min(val.len()).max(1);
+    let total: f64 = val
+        .labels
+        .iter()
+        .take(n)
+        .map(|&y| {
+            let y = f64::from(y);
+            -(y * rate.ln() + (1.0 - y) * (1.0 - rate).ln())
+        })
+        .sum();
+    total / n as f64
+}
+
 fn run_dir(args: &CodesignArgs) -> PathBuf {
     match (&args.out, args.island) {
         (Some(dir), _) => dir.clone(),
@@ -227,6 +276,105 @@ pub fn run(args: CodesignArgs) -> anyhow::Result<()> {
     pool.install(|| run_in_pool(&args, started))
 }
 
+/// What every run shares, set up before the model side.
+struct RunSetup {
+    space: CodesignSpace,
+    constraints: Constraints,
+    baselines: Vec<Baseline>,
+    seed: u64,
+    dir: PathBuf,
+}
+
+/// The model side of a run, as the search and the report need it.
+struct ModelSide {
+    /// NASRec sampler, or the fixed backend model.
+    architecture: ArchitectureSearch,
+    /// The architecture part of the space for the report (e.g. "NASRec-Small").
+    architecture_text: String,
+    /// Objectives the evaluator measures.
+    objectives: Vec<Objective>,
+    /// Facts about the data, model and accuracy for the report.
+    notes: Vec<String>,
+    /// `recpim simulate` flags reproducing a design (see `ReportContext::simulate_flags`).
+    simulate_flags: Option<String>,
+    /// The backend, for run.json.
+    provenance: BackendProvenance,
+    /// Wall time of supernet training, s (0 without a supernet).
+    supernet_seconds: f64,
+}
+
+/// A plugin backend's run: its genotype fixed, bits and hardware searched, accuracy from the
+/// plugin when it has an accuracy function.
+fn run_with_backend(args: &CodesignArgs, setup: &RunSetup, started: Instant) -> anyhow::Result<()> {
+    if args.data.is_some() {
+        bail!(
+            "--data trains the NASRec supernet of the built-in backend; with --backend {} the \
+             model and its accuracy come from the plugin",
+            args.backend.backend
+        );
+    }
+    let backend = args.backend.load(&BuiltinOptions::default())?;
+    let genotype = genotype_json(backend.as_ref(), args.genotype.as_deref())?;
+    let origin = args
+        .genotype
+        .as_ref()
+        .map_or("default genotype".to_string(), |p| {
+            format!("genotype {}", p.display())
+        });
+    let evaluator = BackendEvaluator::new(backend.as_ref(), &genotype, &origin)
+        .with_context(|| format!("the {origin} of backend {}", backend.provenance()))?;
+    let measures = evaluator.accuracy();
+    // Refused before the run directory is created (the search would refuse it too).
+    if args.max_log_loss.is_some() && !measures.any() {
+        bail!(
+            "--max-log-loss: backend {} has no accuracy model, so no design has a log loss to \
+             limit",
+            backend.provenance()
+        );
+    }
+    std::fs::create_dir_all(&setup.dir)
+        .with_context(|| format!("creating the run directory {}", setup.dir.display()))?;
+    let provenance = backend.provenance().clone();
+    let accuracy_note = if measures.any() {
+        "accuracy: the plugin's evaluate_accuracy (validation log loss of the model at each \
+         design's bits); it does not see the hardware, so it is recorded as log_loss_ideal, \
+         log_loss_hardware is not measured, and the search ranks log_loss_ideal"
+            .to_string()
+    } else {
+        "accuracy: not measured. The plugin has no accuracy model (its evaluate_accuracy is \
+         NULL), so the log-loss objective is dropped: designs are ranked on energy, latency and \
+         area, and the log-loss columns of pareto.csv and history.csv are empty (merge islands \
+         with `recpim merge --objectives energy_pj,latency_ns,area_mm2`)"
+            .to_string()
+    };
+    let model_hash = Architecture::Fixed(evaluator.model().clone()).hash_hex();
+    let model = ModelSide {
+        architecture: evaluator.architecture(),
+        architecture_text: format!(
+            "the fixed {origin} of plugin {} {} ({} quantizable operators)",
+            provenance.name,
+            provenance.version,
+            evaluator.operators().len()
+        ),
+        objectives: Objective::defaults_for(measures),
+        notes: vec![
+            format!("backend: {provenance}"),
+            format!(
+                "model: the plugin's {origin} (genotype hash {model_hash}), fixed for the run: a \
+                 plugin's genotype format is its own, so the search covers per-operator bits \
+                 and the hardware space only"
+            ),
+            accuracy_note,
+            "hardware figures: the plugin's workload at each design's bits, analytic engine"
+                .to_string(),
+        ],
+        simulate_flags: Some(evaluator.simulate_flags()),
+        provenance,
+        supernet_seconds: 0.0,
+    };
+    search_and_report(args, setup, &evaluator, &model, started)
+}
+
 fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
     let space = CodesignSpace::load(&args.space)
         .with_context(|| format!("co-design space {}", args.space.display()))?;
@@ -243,6 +391,23 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
         None => args.seed,
     };
     let dir = run_dir(args);
+    if !args.backend.is_builtin() {
+        let setup = RunSetup {
+            space,
+            constraints,
+            baselines,
+            seed,
+            dir,
+        };
+        return run_with_backend(args, &setup, started);
+    }
+    if let Some(path) = &args.genotype {
+        bail!(
+            "--genotype {} fixes a plugin backend's model; the built-in backend searches NASRec \
+             architectures (give --backend plugin:PATH)",
+            path.display()
+        );
+    }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the run directory {}", dir.display()))?;
 
@@ -253,12 +418,16 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
     if val.is_empty() {
         bail!("the validation split of {} is empty", data.description);
     }
+    // What "learned something" means on this data: the log loss of always predicting the
+    // training positive rate, on the same validation sample the candidates are scored on.
+    let constant_log_loss = constant_predictor_log_loss(&train, &val, args.val_examples);
 
     // 1. Supernet training (checkpointed in the run directory).
     let phase = Instant::now();
     let supernet_config = SupernetTrainConfig {
         space: space.arch_space,
         steps: args.supernet_steps,
+        lr: args.supernet_lr,
         batch_size: args.batch,
         seed,
         ..SupernetTrainConfig::default()
@@ -284,8 +453,7 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
     progress.finish_and_clear();
     let supernet_seconds = phase.elapsed().as_secs_f64();
 
-    // 2. The joint evolution.
-    let phase = Instant::now();
+    // 2. The joint search, on the supernet's weights.
     let hardware_schema = match data.shape {
         Some(shape) => schema_for_shape(shape),
         None => schema.clone(),
@@ -299,6 +467,78 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
         model_options: supernet_config.model_options(),
         map: MapOptions::default(),
     };
+    let provenance = args
+        .backend
+        .load(&BuiltinOptions::default())?
+        .provenance()
+        .clone();
+    let model = ModelSide {
+        architecture: ArchitectureSearch::Nasrec(PathSampler {
+            num_blocks: supernet_config.num_blocks,
+            ..PathSampler::default_for(space.arch_space)
+        }),
+        architecture_text: match space.arch_space {
+            SearchSpace::Small => "NASRec-Small",
+            SearchSpace::Full => "NASRec-Full",
+        }
+        .to_string(),
+        objectives: Objective::DEFAULT.to_vec(),
+        notes: vec![
+            format!("data: {}", data.description),
+            format!(
+                "supernet: NASRec-{:?}, {} steps of batch {}, learning rate {}; candidates scored \
+                 without fine-tuning on the first {} validation examples; the constant predictor \
+                 (training positive rate) scores log loss {constant_log_loss:.4} on them",
+                space.arch_space,
+                args.supernet_steps,
+                args.batch,
+                args.supernet_lr,
+                args.val_examples.min(evaluator.val.len())
+            ),
+            match &data.shape {
+                Some(shape) => format!(
+                    "hardware figures: the model mapped at the {} shape (full embedding tables), one \
+                     example per inference",
+                    shape.name()
+                ),
+                None => {
+                    "hardware figures: the model mapped at the data's own table sizes, one example \
+                         per inference"
+                        .to_string()
+                }
+            },
+        ],
+        simulate_flags: evaluator.simulate_flags(),
+        provenance,
+        supernet_seconds,
+    };
+    let setup = RunSetup {
+        space,
+        constraints,
+        baselines,
+        seed,
+        dir,
+    };
+    search_and_report(args, &setup, &evaluator, &model, started)
+}
+
+/// The joint evolution, the baseline comparison and the report, for either kind of run.
+fn search_and_report(
+    args: &CodesignArgs,
+    setup: &RunSetup,
+    evaluator: &dyn DesignEvaluator,
+    model: &ModelSide,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let RunSetup {
+        space,
+        constraints,
+        baselines,
+        seed,
+        dir,
+    } = setup;
+    let (seed, constraints, supernet_seconds) = (*seed, *constraints, model.supernet_seconds);
+    let phase = Instant::now();
     let evolution = EvolutionConfig {
         population: args.population,
         sample_size: args.sample.unwrap_or((args.population / 2).max(1)),
@@ -311,29 +551,25 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
     };
     let options = CodesignOptions {
         evolution,
-        sampler: PathSampler {
-            num_blocks: supernet_config.num_blocks,
-            ..PathSampler::default_for(space.arch_space)
-        },
-        objectives: Objective::DEFAULT.to_vec(),
+        architecture: model.architecture.clone(),
+        objectives: model.objectives.clone(),
         constraints,
         checkpoint: dir.join("evolution.json"),
         resume: args.resume,
         stop_after_generations: args.stop_after_generations,
     };
     let progress = bar(args.generations + 1, "co-design", args.quiet);
-    let outcome = run_codesign(
-        &space,
-        &evaluator,
-        &options,
-        &mut |p: &GenerationProgress| {
-            progress.set_position(p.generations_done + 1);
-            progress.set_message(format!(
+    let outcome = run_codesign(space, evaluator, &options, &mut |p: &GenerationProgress| {
+        progress.set_position(p.generations_done + 1);
+        progress.set_message(if p.best_log_loss.is_nan() {
+            format!("{} designs", p.evaluated)
+        } else {
+            format!(
                 "{} designs, best log loss {:.4}",
                 p.evaluated, p.best_log_loss
-            ));
-        },
-    )
+            )
+        });
+    })
     .context("co-design search")?;
     progress.finish_and_clear();
     if !outcome.finished {
@@ -351,47 +587,24 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
     // 3. Baselines and the report.
     let phase = Instant::now();
     let comparison = compare_with_baselines(
-        &evaluator,
+        evaluator,
         &outcome,
-        &space,
-        &baselines,
+        space,
+        baselines,
         &CompareSettings::builtin()?,
         seed,
     )
     .context("comparing with the baselines")?;
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
-    let flags = evaluator.simulate_flags();
-    let notes = vec![
-        format!("data: {}", data.description),
-        format!(
-            "supernet: NASRec-{:?}, {} steps of batch {}; candidates scored without fine-tuning on \
-             the first {} validation examples",
-            space.arch_space,
-            args.supernet_steps,
-            args.batch,
-            args.val_examples.min(evaluator.val.len())
-        ),
-        format!(
-            "evolution: population {}, sample {}, {} children x {} generations, mutations {} -> 1",
-            options.evolution.population,
-            options.evolution.sample_size,
-            options.evolution.children_per_generation,
-            options.evolution.generations,
-            options.evolution.mutations_start
-        ),
-        match &data.shape {
-            Some(shape) => format!(
-                "hardware figures: the model mapped at the {} shape (full embedding tables), one \
-                 example per inference",
-                shape.name()
-            ),
-            None => {
-                "hardware figures: the model mapped at the data's own table sizes, one example \
-                     per inference"
-                    .to_string()
-            }
-        },
-    ];
+    let mut notes = model.notes.clone();
+    notes.push(format!(
+        "evolution: population {}, sample {}, {} children x {} generations, mutations {} -> 1",
+        options.evolution.population,
+        options.evolution.sample_size,
+        options.evolution.children_per_generation,
+        options.evolution.generations,
+        options.evolution.mutations_start
+    ));
     let objective_names: Vec<&str> = options.objectives.iter().map(|o| o.name()).collect();
     let context = ReportContext {
         run_name: &args.name,
@@ -400,7 +613,8 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
             seed,
             island: args.island,
         },
-        space: &space,
+        space,
+        architecture: &model.architecture_text,
         history: &outcome.records,
         front: &outcome.front,
         hypervolume: &outcome.hypervolume,
@@ -408,11 +622,11 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
         objective_names: &objective_names,
         baselines: &comparison.marks,
         comparisons: &comparison.rows,
-        simulate_flags: flags.as_deref(),
+        simulate_flags: model.simulate_flags.as_deref(),
         notes: &notes,
         baseline_detail: &comparison.detail_markdown,
     };
-    write_run_outputs(&dir, &context, &evaluator)
+    write_run_outputs(dir, &context, evaluator)
         .with_context(|| format!("writing the report into {}", dir.display()))?;
     let wall_time_s = started.elapsed().as_secs_f64();
     let summary = RunSummary {
@@ -424,6 +638,7 @@ fn run_in_pool(args: &CodesignArgs, started: Instant) -> anyhow::Result<()> {
         supernet_seconds,
         search_seconds,
         report_seconds: phase.elapsed().as_secs_f64(),
+        backend: Some(model.provenance.clone()),
     };
     let summary_path = dir.join("run.json");
     std::fs::write(

@@ -1,8 +1,12 @@
 //! `recpim simulate`: latency, energy and area of a workload on a hardware configuration.
 //!
-//! The workload is a file (`--workload`) or a NASRec genotype mapped to simulator ops
-//! (`--genotype` with optional `--bits`, for a data shape; model/HARDWARE_MAPPING.md).
+//! The workload is a file (`--workload`), a NASRec genotype mapped to simulator ops
+//! (`--genotype` with optional `--bits`, for a data shape; model/HARDWARE_MAPPING.md), or the
+//! workload a plugin backend gives for its genotype (`--backend plugin:PATH`, with `--genotype`
+//! or the plugin's default genotype, and optional `--bits`). Backend workloads carry the
+//! backend's provenance (kind, resolved path, name, version) into the table and the JSON.
 
+use crate::cli::backend_arg::{bits_json, genotype_json, BackendArgs};
 use anyhow::Context;
 use recpim_model::data::SyntheticShape;
 use recpim_model::genotype::Genotype;
@@ -11,6 +15,8 @@ use recpim_model::hardware::{
 };
 use recpim_model::net::ModelOptions;
 use recpim_model::quant::{operator_names, BitAssignment};
+use recpim_search::backend::builtin::BuiltinOptions;
+use recpim_search::backend::BackendProvenance;
 use recpim_sim::hwconfig::Embedding;
 use recpim_sim::{simulate_analytic, simulate_cycle, CsvTrace, HwConfig, Report, Workload};
 use std::io::{BufWriter, Write};
@@ -48,7 +54,6 @@ impl ShapeChoice {
 
 /// Arguments of `recpim simulate`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["workload", "genotype"])))]
 pub struct SimulateArgs {
     /// Hardware configuration (TOML, see hwconfigs/README.md).
     #[arg(long, value_name = "FILE")]
@@ -56,28 +61,41 @@ pub struct SimulateArgs {
     /// Workload file (`[[op]]` TOML, or JSON when the name ends in .json).
     #[arg(long, value_name = "FILE", conflicts_with = "genotype")]
     pub workload: Option<PathBuf>,
-    /// NASRec genotype JSON (the reference format) to map to a workload instead of --workload.
+    /// Genotype JSON to map to a workload instead of --workload: a NASRec genotype (the
+    /// reference format) for the built-in backend, the plugin's own format for a plugin
+    /// (default there: the plugin's default genotype).
     #[arg(long, value_name = "FILE")]
     pub genotype: Option<PathBuf>,
-    /// Bits file `{"weight_bits": [..], "activation_bits": [..]}`, one entry per operator of the
-    /// genotype (model/HARDWARE_MAPPING.md); default 8-bit weights and activations.
-    #[arg(long, value_name = "FILE", requires = "genotype")]
+    /// Bits file `{"weight_bits": [..], "activation_bits": [..]}`, one entry per quantizable
+    /// operator of the genotype (model/HARDWARE_MAPPING.md); default: the backend's (8-bit
+    /// weights and activations for the built-in backend).
+    #[arg(long, value_name = "FILE", conflicts_with = "workload")]
     pub bits: Option<PathBuf>,
-    /// Data shape the genotype is built for (embedding tables, dense features).
-    #[arg(long, value_enum, default_value = "criteo", requires = "genotype")]
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Data shape the genotype is built for (embedding tables, dense features); built-in
+    /// backend only.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "criteo",
+        conflicts_with = "workload"
+    )]
     pub shape: ShapeChoice,
-    /// Examples per inference (MVM count, embedding lookups) in genotype mode.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=65536), requires = "genotype")]
+    /// Examples per inference (MVM count, embedding lookups) in genotype mode; built-in backend
+    /// only (a plugin's genotype carries its own batch).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=65536), conflicts_with = "workload")]
     pub batch: u64,
-    /// Bits per embedding element in genotype mode (the tables are trained as f32).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=64), requires = "genotype")]
+    /// Bits per embedding element in genotype mode (the tables are trained as f32); built-in
+    /// backend only.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=64), conflicts_with = "workload")]
     pub embedding_bits: u32,
     /// Build the genotype's operators with LayerNorm (as the supernet does); default off, as
-    /// the reference's final models.
-    #[arg(long, requires = "genotype")]
+    /// the reference's final models. Built-in backend only.
+    #[arg(long, conflicts_with = "workload")]
     pub layernorm: bool,
     /// Write the mapped workload (TOML, or JSON when the name ends in .json) to this file.
-    #[arg(long, value_name = "FILE", requires = "genotype")]
+    #[arg(long, value_name = "FILE", conflicts_with = "workload")]
     pub write_workload: Option<PathBuf>,
     /// Engine.
     #[arg(long, value_enum, default_value = "cycle")]
@@ -90,22 +108,111 @@ pub struct SimulateArgs {
     pub json: bool,
 }
 
+/// The workload to simulate and where it came from.
+struct Source {
+    workload: Workload,
+    /// The built-in mapping with each op's origin (placements are printed for it).
+    mapped: Option<MappedWorkload>,
+    /// The backend that produced the workload; `None` for a workload file.
+    provenance: Option<BackendProvenance>,
+}
+
+/// Reads the workload file, maps the NASRec genotype, or asks the plugin backend.
+fn load_source(args: &SimulateArgs) -> anyhow::Result<Source> {
+    if let Some(path) = &args.workload {
+        if !args.backend.is_builtin() {
+            anyhow::bail!(
+                "--workload {} is a ready workload but --backend {} maps a genotype: give one of them",
+                path.display(),
+                args.backend.backend
+            );
+        }
+        let workload =
+            Workload::load(path).with_context(|| format!("workload {}", path.display()))?;
+        return Ok(Source {
+            workload,
+            mapped: None,
+            provenance: None,
+        });
+    }
+    if args.backend.is_builtin() {
+        let Some(path) = &args.genotype else {
+            anyhow::bail!(
+                "give --workload FILE or --genotype FILE (or --backend plugin:PATH for a plugin's default genotype)"
+            );
+        };
+        let mapped = map_genotype_file(args, path)?;
+        let provenance = args
+            .backend
+            .load(&BuiltinOptions::default())?
+            .provenance()
+            .clone();
+        return Ok(Source {
+            workload: mapped.workload.clone(),
+            mapped: Some(mapped),
+            provenance: Some(provenance),
+        });
+    }
+    refuse_builtin_only_flags(args)?;
+    let backend = args.backend.load(&BuiltinOptions::default())?;
+    let genotype = genotype_json(backend.as_ref(), args.genotype.as_deref())?;
+    let bits = bits_json(args.bits.as_deref())?;
+    let workload = backend
+        .workload(&genotype, bits.as_deref())
+        .with_context(|| {
+            let genotype = args
+                .genotype
+                .as_ref()
+                .map_or("its default genotype".to_string(), |p| {
+                    format!("genotype {}", p.display())
+                });
+            let bits = args
+                .bits
+                .as_ref()
+                .map_or(String::new(), |p| format!(" with bits {}", p.display()));
+            format!(
+                "workload of {genotype}{bits} from backend {}",
+                backend.provenance()
+            )
+        })?;
+    Ok(Source {
+        workload,
+        mapped: None,
+        provenance: Some(backend.provenance().clone()),
+    })
+}
+
+/// The mapping flags configure the built-in NASRec mapping; a plugin's genotype carries its own
+/// shapes, so a non-default value would be silently ignored: refuse it instead.
+fn refuse_builtin_only_flags(args: &SimulateArgs) -> anyhow::Result<()> {
+    let set = [
+        ("--shape", args.shape != ShapeChoice::Criteo),
+        ("--batch", args.batch != MapOptions::default().batch),
+        (
+            "--embedding-bits",
+            args.embedding_bits != MapOptions::default().embedding_bits,
+        ),
+        ("--layernorm", args.layernorm),
+    ];
+    if let Some((flag, _)) = set.iter().find(|(_, given)| *given) {
+        anyhow::bail!(
+            "{flag} configures the built-in NASRec mapping; --backend {} takes its model's shapes from the genotype (see `recpim plugins inspect`)",
+            args.backend.backend
+        );
+    }
+    Ok(())
+}
+
 /// Runs `recpim simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let hw = HwConfig::load(&args.hw)
         .with_context(|| format!("hardware configuration {}", args.hw.display()))?;
-    let mapped = match &args.genotype {
-        Some(path) => Some(map_genotype_file(&args, path)?),
-        None => None,
-    };
-    let workload = match (&mapped, &args.workload) {
-        (Some(m), _) => m.workload.clone(),
-        (None, Some(path)) => {
-            Workload::load(path).with_context(|| format!("workload {}", path.display()))?
-        }
-        (None, None) => anyhow::bail!("give --workload FILE or --genotype FILE"),
-    };
-    if let (Some(path), Some(_)) = (&args.write_workload, &mapped) {
+    let Source {
+        workload,
+        mapped,
+        provenance,
+    } = load_source(&args)?;
+    if let Some(path) = &args.write_workload {
         let is_json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -138,15 +245,23 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     if args.json {
         let mut value = serde_json::to_value(&report)?;
-        if let (Some(m), serde_json::Value::Object(map)) = (&mapped, &mut value) {
-            map.insert(
-                "placements".to_string(),
-                serde_json::to_value(placements(m, &hw))?,
-            );
+        if let serde_json::Value::Object(map) = &mut value {
+            if let Some(p) = &provenance {
+                map.insert("backend".to_string(), serde_json::to_value(p)?);
+            }
+            if let Some(m) = &mapped {
+                map.insert(
+                    "placements".to_string(),
+                    serde_json::to_value(placements(m, &hw))?,
+                );
+            }
         }
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
+        if let Some(p) = &provenance {
+            writeln!(out, "backend   {p}")?;
+        }
         write_table(&mut out, &report)?;
         if let Some(m) = &mapped {
             write_placements(&mut out, &report, m, &hw)?;

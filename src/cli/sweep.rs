@@ -1,11 +1,18 @@
 //! `recpim sweep`: evaluate a grid or random sample of hardware configurations (and workload
 //! bitwidths) in parallel, resumable and shardable, ending with the Pareto front and its plot.
+//!
+//! The swept workload comes from the space's `workloads`, from `--workload FILE`, or from a
+//! model backend (`--backend plugin:PATH` with `--genotype`/`--bits` or the plugin's default
+//! genotype; `--genotype` alone maps a NASRec genotype with the built-in backend). A backend's
+//! provenance is recorded in the shard's `manifest.json`.
 
+use crate::cli::backend_arg::{bits_json, genotype_json, BackendArgs};
 use anyhow::Context;
+use recpim_search::backend::builtin::BuiltinOptions;
 use recpim_search::sweep::{
     run_sweep, NamedWorkload, Shard, SweepEngine, SweepJob, SweepSpace, DEFAULT_CHUNK_POINTS,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::simulate::EngineChoice;
 
@@ -16,8 +23,19 @@ pub struct SweepArgs {
     #[arg(value_name = "SPACE.toml")]
     pub space: PathBuf,
     /// Workload file; replaces the space's `workloads` list.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["genotype", "bits"])]
     pub workload: Option<PathBuf>,
+    /// Genotype JSON whose workload (from the backend) replaces the space's `workloads` list:
+    /// NASRec for the built-in backend (Criteo shape, batch 1), the plugin's own format for a
+    /// plugin (default there: the plugin's default genotype).
+    #[arg(long, value_name = "FILE")]
+    pub genotype: Option<PathBuf>,
+    /// Bits file `{"weight_bits": [..], "activation_bits": [..]}` for the backend's genotype
+    /// (default: the backend's bits).
+    #[arg(long, value_name = "FILE")]
+    pub bits: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Engine evaluating every point.
     #[arg(long, value_enum, default_value = "analytic")]
     pub engine: EngineChoice,
@@ -45,12 +63,49 @@ pub struct SweepArgs {
     pub chunk_points: u64,
 }
 
+/// The workload a backend gives for `--genotype` (or its default genotype) and `--bits`,
+/// named `<backend>:<genotype file or "default">[:<bits file>]` in the rows.
+fn backend_workload(args: &SweepArgs) -> anyhow::Result<NamedWorkload> {
+    let backend = args.backend.load(&BuiltinOptions::default())?;
+    let genotype = genotype_json(backend.as_ref(), args.genotype.as_deref())?;
+    let bits = bits_json(args.bits.as_deref())?;
+    let label = |path: Option<&Path>, default: &str| {
+        path.map_or(default.to_string(), |p| p.display().to_string())
+    };
+    let mut name = format!(
+        "{}:{}",
+        backend.name(),
+        label(args.genotype.as_deref(), "default")
+    );
+    if let Some(path) = &args.bits {
+        name.push_str(&format!(":{}", path.display()));
+    }
+    let workload = backend
+        .workload(&genotype, bits.as_deref())
+        .with_context(|| format!("workload {name} from backend {}", backend.provenance()))?;
+    Ok(NamedWorkload::from_backend(
+        name,
+        workload,
+        backend.provenance().clone(),
+    ))
+}
+
 /// Runs `recpim sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let space = SweepSpace::load(&args.space)
         .with_context(|| format!("sweep space {}", args.space.display()))?;
+    let from_backend = !args.backend.is_builtin() || args.genotype.is_some();
     let workloads = match &args.workload {
+        Some(path) if !args.backend.is_builtin() => anyhow::bail!(
+            "--workload {} is a ready workload but --backend {} maps a genotype: give one of them",
+            path.display(),
+            args.backend.backend
+        ),
         Some(path) => vec![NamedWorkload::load(path, path.display().to_string())?],
+        None if from_backend => vec![backend_workload(&args)?],
+        None if args.bits.is_some() => {
+            anyhow::bail!("--bits applies to a backend's genotype: give --genotype FILE too")
+        }
         None => space.load_workloads()?,
     };
     if workloads.is_empty() {
@@ -130,6 +185,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     match &outcome.front.plot_path {
         Some(path) => println!("plot      {}", path.display()),
         None => println!("plot      none (no row has figures)"),
+    }
+    for w in &workloads {
+        if let Some(backend) = &w.backend {
+            println!("backend   {backend} (workload {})", w.name);
+        }
     }
     Ok(())
 }

@@ -15,8 +15,9 @@ use recpim_model::quant::{operator_names, BitAssignment, OperatorBits};
 use recpim_model::{Batch, DataSchema};
 use recpim_sim::{simulate_analytic, HwConfig, Workload};
 
+use super::architecture::Architecture;
 use super::genome::JointGenome;
-use super::objectives::DesignMetrics;
+use super::objectives::{AccuracyMeasures, DesignMetrics};
 use super::problem::DesignEvaluator;
 use crate::error::{Result, SearchError};
 
@@ -44,6 +45,14 @@ fn model_error(context: String) -> impl FnOnce(recpim_model::ModelError) -> Sear
         context,
         source: Box::new(source),
     }
+}
+
+/// The NASRec genotype of a design; a backend's fixed model is not one this evaluator can run.
+fn nasrec(arch: &Architecture) -> Result<&Genotype> {
+    arch.as_nasrec().ok_or_else(|| SearchError::Codesign {
+        what: format!("design model {}", arch.hash_hex()),
+        reason: "the built-in evaluator runs NASRec genotypes; a plugin backend's model needs the backend evaluator".to_string(),
+    })
 }
 
 impl BuiltinEvaluator {
@@ -91,7 +100,7 @@ impl BuiltinEvaluator {
 impl BuiltinEvaluator {
     fn mapped_workload(&self, genome: &JointGenome, bits: &BitAssignment) -> Result<Workload> {
         map_genotype(
-            &genome.arch,
+            nasrec(&genome.arch)?,
             &self.hardware_schema,
             &self.model_options,
             Some(bits),
@@ -108,11 +117,15 @@ impl DesignEvaluator for BuiltinEvaluator {
         self.mapped_workload(genome, &bits)
     }
 
-    fn operator_names(&self, arch: &Genotype) -> Result<Vec<String>> {
-        operator_names(arch).map_err(model_error(format!(
+    fn operator_names(&self, arch: &Architecture) -> Result<Vec<String>> {
+        operator_names(nasrec(arch)?).map_err(model_error(format!(
             "operators of genotype {}",
-            arch.arch_hash_hex()
+            arch.hash_hex()
         )))
+    }
+
+    fn accuracy(&self) -> AccuracyMeasures {
+        AccuracyMeasures::BOTH
     }
 
     fn evaluate(&self, genome: &JointGenome, hw: &HwConfig, _seed: u64) -> Result<DesignMetrics> {
@@ -120,7 +133,7 @@ impl DesignEvaluator for BuiltinEvaluator {
         let id = genome.hash_hex();
         let model = self
             .supernet
-            .extract_standalone(&genome.arch)
+            .extract_standalone(nasrec(&genome.arch)?)
             .map_err(model_error(format!("sub-network of design {id}")))?;
         let accuracy = evaluate_hardware(
             model.network(),
@@ -136,8 +149,8 @@ impl DesignEvaluator for BuiltinEvaluator {
             source: Box::new(source),
         })?;
         Ok(DesignMetrics {
-            log_loss_ideal: accuracy.ideal_log_loss,
-            log_loss_hardware: accuracy.hardware_log_loss,
+            log_loss_ideal: Some(accuracy.ideal_log_loss),
+            log_loss_hardware: Some(accuracy.hardware_log_loss),
             latency_ns: report.latency_ns,
             energy_pj: report.energy_pj,
             area_mm2: report.area_mm2,

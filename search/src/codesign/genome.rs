@@ -1,16 +1,16 @@
-//! The joint genome of the co-design search: a NASRec architecture, one weight and one
-//! activation bitwidth per quantizable operator of that architecture, and one value index per
-//! searched hardware key of the space.
+//! The joint genome of the co-design search: a model architecture (a NASRec genotype, or a
+//! backend's fixed model, see [`super::architecture`]), one weight and one activation bitwidth
+//! per quantizable operator of that architecture, and one value index per searched hardware key
+//! of the space.
 //!
-//! The hardware and bit genes are mutated here; the architecture genes by the NASRec mutations
-//! of [`crate::nas`] (the paper's six kinds). The hash covers all three parts, so two candidates
-//! with the same model on different hardware are different designs.
+//! The hardware and bit genes are mutated here; NASRec architecture genes by the NASRec
+//! mutations of [`crate::nas`] (the paper's six kinds). The hash covers all three parts, so two
+//! candidates with the same model on different hardware are different designs.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use recpim_model::genotype::Genotype;
-
+use super::architecture::Architecture;
 use super::space::CodesignSpace;
 use crate::error::{Result, SearchError};
 
@@ -22,7 +22,7 @@ pub const HARDWARE_REDRAWS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JointGenome {
     /// The model architecture.
-    pub arch: Genotype,
+    pub arch: Architecture,
     /// Weight bits per quantizable operator, in the mapping's canonical operator order.
     pub weight_bits: Vec<u32>,
     /// Activation (input) bits per quantizable operator, same order.
@@ -46,7 +46,7 @@ impl JointGenome {
     /// 64-bit FNV-1a over the architecture hash, the bits and the hardware choice (stable
     /// across machines and runs).
     pub fn hash(&self) -> u64 {
-        let mut h = fnv(FNV_OFFSET, &self.arch.arch_hash().to_le_bytes());
+        let mut h = fnv(FNV_OFFSET, &self.arch.hash().to_le_bytes());
         for part in [&self.weight_bits, &self.activation_bits] {
             h = fnv(h, &(part.len() as u64).to_le_bytes());
             for &b in part {
@@ -73,6 +73,15 @@ impl JointGenome {
             .map(|(w, a)| format!("w{w}a{a}"))
             .collect::<Vec<_>>()
             .join(";")
+    }
+
+    /// The bits as the backend ABI takes them: `{"weight_bits": [..], "activation_bits": [..]}`.
+    pub fn bits_json(&self) -> String {
+        serde_json::json!({
+            "weight_bits": self.weight_bits,
+            "activation_bits": self.activation_bits,
+        })
+        .to_string()
     }
 }
 

@@ -2,6 +2,11 @@
 //! hardware's functional crossbar path) and the simulator's latency, energy and area, plus the
 //! user's constraints (e.g. `--max-area-mm2`), turned into a constrained Pareto point.
 //!
+//! A log loss is only present when the evaluator measures it ([`AccuracyMeasures`]): the
+//! built-in evaluator measures both, a plugin backend at most the ideal one (its accuracy
+//! function does not see the hardware) and none when it has no accuracy model. A run then
+//! ranks designs only on what was measured ([`Objective::defaults_for`]); nothing is made up.
+//!
 //! All objectives are minimised. A constraint violation is the sum of the relative excesses over
 //! the limits (`value / limit - 1` where positive), so a design 10 % over its area budget ranks
 //! behind every feasible design and ahead of one 50 % over (Deb's constrained domination, as
@@ -15,11 +20,12 @@ use crate::pareto::{Objectives, ParetoPoint};
 /// Measured figures of one design (model x bits x hardware).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DesignMetrics {
-    /// Validation log loss with fake-quantized weights and activations, ideal arithmetic.
-    pub log_loss_ideal: f64,
+    /// Validation log loss with fake-quantized weights and activations, ideal arithmetic (for a
+    /// plugin backend: what its accuracy function reports); `None` when not measured.
+    pub log_loss_ideal: Option<f64>,
     /// Validation log loss with every crossbar product computed through the functional path
-    /// (bit slicing, active rows, ADC resolution and clipping).
-    pub log_loss_hardware: f64,
+    /// (bit slicing, active rows, ADC resolution and clipping); `None` when not measured.
+    pub log_loss_hardware: Option<f64>,
     /// Latency of the mapped workload on the design (analytic engine), ns.
     pub latency_ns: f64,
     /// Energy of the mapped workload on the design, pJ.
@@ -34,33 +40,76 @@ impl DesignMetrics {
         self.energy_pj * self.latency_ns
     }
 
+    /// The log loss accuracy is judged by: through the hardware when measured, else the ideal
+    /// one; `None` when the evaluator measures no accuracy.
+    pub fn accuracy_log_loss(&self) -> Option<f64> {
+        self.log_loss_hardware.or(self.log_loss_ideal)
+    }
+
     /// Checks that every figure is finite (and the hardware ones not negative).
     pub fn check(&self) -> Result<()> {
         let figures = [
             ("log_loss_ideal", self.log_loss_ideal),
             ("log_loss_hardware", self.log_loss_hardware),
-            ("latency_ns", self.latency_ns),
-            ("energy_pj", self.energy_pj),
-            ("area_mm2", self.area_mm2),
+            ("latency_ns", Some(self.latency_ns)),
+            ("energy_pj", Some(self.energy_pj)),
+            ("area_mm2", Some(self.area_mm2)),
         ];
         for (name, value) in figures {
-            if !value.is_finite() || value < 0.0 {
+            if let Some(value) = value.filter(|v| !v.is_finite() || *v < 0.0) {
                 return Err(SearchError::InvalidMetric { name, value });
             }
         }
         Ok(())
     }
 
-    /// The value of one objective.
-    pub fn objective(&self, objective: Objective) -> f64 {
+    /// The value of one objective; `None` for a log loss that was not measured.
+    pub fn objective(&self, objective: Objective) -> Option<f64> {
         match objective {
             Objective::LogLossHardware => self.log_loss_hardware,
             Objective::LogLossIdeal => self.log_loss_ideal,
-            Objective::LatencyNs => self.latency_ns,
-            Objective::EnergyPj => self.energy_pj,
-            Objective::AreaMm2 => self.area_mm2,
-            Objective::EdpPjNs => self.edp_pj_ns(),
+            Objective::LatencyNs => Some(self.latency_ns),
+            Objective::EnergyPj => Some(self.energy_pj),
+            Objective::AreaMm2 => Some(self.area_mm2),
+            Objective::EdpPjNs => Some(self.edp_pj_ns()),
         }
+    }
+}
+
+/// Which validation log losses an evaluator measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccuracyMeasures {
+    /// `log_loss_ideal` is measured.
+    pub ideal: bool,
+    /// `log_loss_hardware` is measured.
+    pub hardware: bool,
+}
+
+impl AccuracyMeasures {
+    /// Both log losses (the built-in evaluator).
+    pub const BOTH: AccuracyMeasures = AccuracyMeasures {
+        ideal: true,
+        hardware: true,
+    };
+
+    /// No accuracy at all (a backend without an accuracy model).
+    pub const NONE: AccuracyMeasures = AccuracyMeasures {
+        ideal: false,
+        hardware: false,
+    };
+
+    /// Whether `objective` has a value for every design.
+    pub fn measures(self, objective: Objective) -> bool {
+        match objective {
+            Objective::LogLossHardware => self.hardware,
+            Objective::LogLossIdeal => self.ideal,
+            _ => true,
+        }
+    }
+
+    /// Whether any log loss is measured.
+    pub fn any(self) -> bool {
+        self.ideal || self.hardware
     }
 }
 
@@ -92,6 +141,24 @@ impl Objective {
         Objective::AreaMm2,
     ];
 
+    /// The default objectives for what an evaluator measures: [`Objective::DEFAULT`] when the
+    /// hardware log loss is measured; the ideal log loss in its place when only that is; energy,
+    /// latency and area alone when no accuracy is measured.
+    pub fn defaults_for(measures: AccuracyMeasures) -> Vec<Objective> {
+        let mut objectives = Vec::with_capacity(4);
+        if measures.hardware {
+            objectives.push(Objective::LogLossHardware);
+        } else if measures.ideal {
+            objectives.push(Objective::LogLossIdeal);
+        }
+        objectives.extend([
+            Objective::EnergyPj,
+            Objective::LatencyNs,
+            Objective::AreaMm2,
+        ]);
+        objectives
+    }
+
     /// Column / flag name.
     pub fn name(self) -> &'static str {
         match self {
@@ -114,7 +181,8 @@ pub struct Constraints {
     pub max_latency_ns: Option<f64>,
     /// Largest allowed energy, pJ.
     pub max_energy_pj: Option<f64>,
-    /// Largest allowed hardware log loss.
+    /// Largest allowed log loss (the hardware one when measured, else the ideal one; see
+    /// [`DesignMetrics::accuracy_log_loss`]).
     pub max_log_loss: Option<f64>,
 }
 
@@ -137,17 +205,18 @@ impl Constraints {
         Ok(())
     }
 
-    /// Sum of relative excesses over the limits (0 = feasible).
+    /// Sum of relative excesses over the limits (0 = feasible). A log-loss limit on a design
+    /// without a measured log loss adds nothing; runs refuse that combination up front.
     pub fn violation(&self, m: &DesignMetrics) -> f64 {
         let pairs = [
-            (self.max_area_mm2, m.area_mm2),
-            (self.max_latency_ns, m.latency_ns),
-            (self.max_energy_pj, m.energy_pj),
-            (self.max_log_loss, m.log_loss_hardware),
+            (self.max_area_mm2, Some(m.area_mm2)),
+            (self.max_latency_ns, Some(m.latency_ns)),
+            (self.max_energy_pj, Some(m.energy_pj)),
+            (self.max_log_loss, m.accuracy_log_loss()),
         ];
         pairs
             .iter()
-            .filter_map(|&(limit, value)| limit.map(|l| (value / l - 1.0).max(0.0)))
+            .filter_map(|&(limit, value)| Some((value? / limit? - 1.0).max(0.0)))
             // fold from +0.0: `sum` of no f64 is -0.0, which would print as "-0".
             .fold(0.0, |acc, x| acc + x)
     }
@@ -161,13 +230,24 @@ impl Constraints {
     }
 }
 
-/// The constrained Pareto point of a design under `objectives` and `constraints`.
+/// The constrained Pareto point of a design under `objectives` and `constraints`; fails when an
+/// objective was not measured for the design.
 pub fn pareto_point(
     m: &DesignMetrics,
     objectives: &[Objective],
     constraints: &Constraints,
 ) -> Result<ParetoPoint> {
-    let values = objectives.iter().map(|&o| m.objective(o)).collect();
+    let values = objectives
+        .iter()
+        .map(|&o| {
+            m.objective(o).ok_or_else(|| SearchError::Codesign {
+                what: format!("objective {}", o.name()),
+                reason:
+                    "was not measured for this design (the backend has no such accuracy figure)"
+                        .to_string(),
+            })
+        })
+        .collect::<Result<Vec<f64>>>()?;
     ParetoPoint::with_violation(Objectives::new(values)?, constraints.violation(m))
 }
 
@@ -177,8 +257,8 @@ mod tests {
 
     fn metrics(loss: f64, area_mm2: f64) -> DesignMetrics {
         DesignMetrics {
-            log_loss_ideal: loss,
-            log_loss_hardware: loss,
+            log_loss_ideal: Some(loss),
+            log_loss_hardware: Some(loss),
             latency_ns: 100.0,
             energy_pj: 50.0,
             area_mm2,
@@ -220,6 +300,45 @@ mod tests {
         let mut m = metrics(0.4, 1.0);
         m.energy_pj = f64::NAN;
         assert!(m.check().unwrap_err().to_string().contains("energy_pj"));
+    }
+
+    #[test]
+    fn unmeasured_log_losses_drop_out_of_defaults_and_points() {
+        assert_eq!(
+            Objective::defaults_for(AccuracyMeasures::BOTH),
+            Objective::DEFAULT.to_vec()
+        );
+        let ideal_only = AccuracyMeasures {
+            ideal: true,
+            hardware: false,
+        };
+        assert_eq!(
+            Objective::defaults_for(ideal_only)[0],
+            Objective::LogLossIdeal
+        );
+        let costs = Objective::defaults_for(AccuracyMeasures::NONE);
+        assert_eq!(
+            costs,
+            vec![
+                Objective::EnergyPj,
+                Objective::LatencyNs,
+                Objective::AreaMm2
+            ]
+        );
+        let mut m = metrics(0.4, 1.0);
+        m.log_loss_ideal = None;
+        m.log_loss_hardware = None;
+        assert!(m.check().is_ok());
+        assert!(pareto_point(&m, &costs, &Constraints::default()).is_ok());
+        let err = pareto_point(&m, &Objective::DEFAULT, &Constraints::default()).unwrap_err();
+        assert!(err.to_string().contains("log_loss_hardware"), "{err}");
+        // The ideal log loss stands in for the hardware one in a log-loss limit.
+        m.log_loss_ideal = Some(0.5);
+        let limit = Constraints {
+            max_log_loss: Some(0.25),
+            ..Constraints::default()
+        };
+        assert!((limit.violation(&m) - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -1,31 +1,35 @@
 //! The co-design search as an [`EvolutionProblem`] of the generic regularized evolution
-//! ([`crate::nas::evolution`]): the joint genome, its mutation across the three parts, the
-//! evaluation through a [`DesignEvaluator`], and multi-objective parent selection.
+//! ([`crate::nas::evolution`]): the joint genome, its mutation across the three parts (two when
+//! the model is a backend's fixed one), the evaluation through a [`DesignEvaluator`], and
+//! multi-objective parent selection.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use recpim_model::genotype::Genotype;
 use recpim_sim::{HwConfig, Workload};
 
+use super::architecture::{Architecture, ArchitectureSearch};
 use super::genome::{
     carry_bits, mutate_bits, mutate_hardware, sample_bits, sample_hardware, JointGenome,
 };
-use super::objectives::{pareto_point, Constraints, DesignMetrics, Objective};
+use super::objectives::{pareto_point, AccuracyMeasures, Constraints, DesignMetrics, Objective};
 use super::selection::CrowdedScores;
 use super::space::CodesignSpace;
-use crate::error::{Result, SearchError};
+use crate::error::Result;
 use crate::nas::evolution::{EvolutionProblem, Individual};
 use crate::nas::mutation::mutate_once;
-use crate::nas::sampling::PathSampler;
 
 /// Measures one design. Implementations: the built-in NASRec evaluator (supernet weights,
-/// functional crossbar path, mapping, simulator) and model backends.
+/// functional crossbar path, mapping, simulator) and the model-backend evaluator
+/// ([`super::backend_evaluate::BackendEvaluator`]).
 pub trait DesignEvaluator: Sync {
     /// Quantizable operator names of `arch` in the bits order (one weight and one activation
     /// bitwidth each).
-    fn operator_names(&self, arch: &Genotype) -> Result<Vec<String>>;
+    fn operator_names(&self, arch: &Architecture) -> Result<Vec<String>>;
+
+    /// Which log losses [`DesignEvaluator::evaluate`] measures (the others stay `None`).
+    fn accuracy(&self) -> AccuracyMeasures;
 
     /// Log losses, latency, energy and area of `genome` on the checked hwconfig `hw`; `seed` is
     /// the candidate's own evaluation seed.
@@ -54,8 +58,8 @@ pub struct CodesignProblem<'a> {
     pub space: &'a CodesignSpace,
     /// How designs are measured.
     pub evaluator: &'a dyn DesignEvaluator,
-    /// How random architectures are drawn (space and number of blocks).
-    pub sampler: PathSampler,
+    /// How architectures are drawn (NASRec sampler) or which model is fixed.
+    pub architecture: ArchitectureSearch,
     /// Minimised objectives of parent selection.
     pub objectives: Vec<Objective>,
     /// Limits a design must meet.
@@ -77,8 +81,14 @@ impl CodesignProblem<'_> {
         self.space.bits.last().copied().unwrap_or(8)
     }
 
+    /// One NASRec mutation, bits carried over by operator name; a fixed model is returned
+    /// unchanged (never drawn: [`EvolutionProblem::mutate`] skips the part for it).
     fn mutate_architecture(&self, g: &JointGenome, rng: &mut ChaCha8Rng) -> Result<JointGenome> {
-        let (arch, _) = mutate_once(&g.arch, self.space.arch_space, rng)?;
+        let Some(genotype) = g.arch.as_nasrec() else {
+            return Ok(g.clone());
+        };
+        let (arch, _) = mutate_once(genotype, self.space.arch_space, rng)?;
+        let arch = Architecture::Nasrec(arch);
         let old_names = self.evaluator.operator_names(&g.arch)?;
         let new_names = self.evaluator.operator_names(&arch)?;
         let (weight_bits, activation_bits) = carry_bits(
@@ -115,7 +125,10 @@ impl EvolutionProblem for CodesignProblem<'_> {
     type Fitness = CodesignFitness;
 
     fn random_genome(&self, rng: &mut ChaCha8Rng) -> Result<JointGenome> {
-        let arch = self.sampler.sample(rng);
+        let arch = match &self.architecture {
+            ArchitectureSearch::Nasrec(sampler) => Architecture::Nasrec(sampler.sample(rng)),
+            ArchitectureSearch::Fixed(model) => Architecture::Fixed(model.clone()),
+        };
         let operators = self.evaluator.operator_names(&arch)?.len();
         let (weight_bits, activation_bits) = sample_bits(&self.space.bits, operators, rng)?;
         let hardware = sample_hardware(self.space, rng)?;
@@ -129,7 +142,7 @@ impl EvolutionProblem for CodesignProblem<'_> {
 
     /// Each of the `mutations` picks a part uniformly: the architecture (one NASRec mutation,
     /// bits carried over by operator name), one operator's weight or activation bits, or one
-    /// hardware key.
+    /// hardware key. A fixed model leaves two parts, bits and hardware.
     fn mutate(
         &self,
         parent: &JointGenome,
@@ -137,8 +150,12 @@ impl EvolutionProblem for CodesignProblem<'_> {
         rng: &mut ChaCha8Rng,
     ) -> Result<JointGenome> {
         let mut child = parent.clone();
+        let first_part = match self.architecture {
+            ArchitectureSearch::Nasrec(_) => 0,
+            ArchitectureSearch::Fixed(_) => 1,
+        };
         for _ in 0..mutations.max(1) {
-            let part = match rng.random_range(0..3u32) {
+            let part = match rng.random_range(first_part..3u32) {
                 0 => Part::Architecture,
                 1 => Part::Bits,
                 _ => Part::Hardware,
@@ -200,18 +217,4 @@ impl EvolutionProblem for CodesignProblem<'_> {
             .and_then(|scores| scores.best_of(&all, &ids))
             .unwrap_or(0)
     }
-}
-
-/// Builds the error for a space whose architecture space differs from a sampler's.
-pub fn check_sampler(space: &CodesignSpace, sampler: &PathSampler) -> Result<()> {
-    if sampler.space != space.arch_space {
-        return Err(SearchError::Codesign {
-            what: "architecture sampler".to_string(),
-            reason: format!(
-                "samples {:?} genotypes but the space {} searches {:?}",
-                sampler.space, space.origin, space.arch_space
-            ),
-        });
-    }
-    Ok(())
 }

@@ -40,7 +40,7 @@ impl DesignRecord {
                 h = h.wrapping_mul(FNV_PRIME);
             }
         };
-        eat(&self.genome.arch.arch_hash().to_le_bytes());
+        eat(&self.genome.arch.hash().to_le_bytes());
         eat(self.genome.bits_text().as_bytes());
         eat(b"|");
         eat(self.hw_config_hash.as_bytes());

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::architecture::Architecture;
 use super::objectives::DesignMetrics;
 use super::problem::DesignEvaluator;
 use super::record::DesignRecord;
@@ -46,8 +47,8 @@ pub const CSV_COLUMNS: [&str; 17] = [
 pub struct BaselineMark {
     /// Label, e.g. "isaac-handcrafted (best-accuracy model)".
     pub label: String,
-    /// Log loss the model reaches on that hardware.
-    pub log_loss: f64,
+    /// Log loss the model reaches on that hardware (`None` when accuracy is not measured).
+    pub log_loss: Option<f64>,
     /// Latency, ns.
     pub latency_ns: f64,
     /// Energy, pJ.
@@ -82,10 +83,17 @@ pub struct ChosenDesign {
     pub index: usize,
 }
 
-/// Picks the front's best hardware log loss, best EDP and knee. The knee is the front design
-/// closest (Euclidean) to the ideal point after scaling hardware log loss, energy and latency
-/// to [0, 1] over the front; ties go to the earlier index.
+/// Picks the front's best log loss ([`DesignMetrics::accuracy_log_loss`]; none when no log loss
+/// is measured), best EDP and knee. The knee is the front design closest (Euclidean) to the
+/// ideal point after scaling log loss (when measured), energy and latency to [0, 1] over the
+/// front; ties go to the earlier index.
 pub fn choose_designs(history: &[DesignRecord], front: &[usize]) -> Vec<ChosenDesign> {
+    let measured = |i: &usize| {
+        history
+            .get(*i)
+            .is_some_and(|r| r.metrics.accuracy_log_loss().is_some())
+    };
+    let accuracy_measured = !front.is_empty() && front.iter().all(measured);
     let pick = |key: &dyn Fn(&DesignMetrics) -> f64| {
         front
             .iter()
@@ -97,12 +105,16 @@ pub fn choose_designs(history: &[DesignRecord], front: &[usize]) -> Vec<ChosenDe
                     .then(a.cmp(&b))
             })
     };
+    // Only read when `accuracy_measured`, i.e. every front design has a log loss.
+    let log_loss = |m: &DesignMetrics| m.accuracy_log_loss().unwrap_or(f64::INFINITY);
     let mut chosen = Vec::new();
-    if let Some(i) = pick(&|m| m.log_loss_hardware) {
-        chosen.push(ChosenDesign {
-            label: "best accuracy",
-            index: i,
-        });
+    if accuracy_measured {
+        if let Some(i) = pick(&log_loss) {
+            chosen.push(ChosenDesign {
+                label: "best accuracy",
+                index: i,
+            });
+        }
     }
     if let Some(i) = pick(&|m| m.edp_pj_ns()) {
         chosen.push(ChosenDesign {
@@ -110,8 +122,12 @@ pub fn choose_designs(history: &[DesignRecord], front: &[usize]) -> Vec<ChosenDe
             index: i,
         });
     }
-    let axes: [fn(&DesignMetrics) -> f64; 3] =
-        [|m| m.log_loss_hardware, |m| m.energy_pj, |m| m.latency_ns];
+    let mut axes: Vec<fn(&DesignMetrics) -> f64> = Vec::with_capacity(3);
+    if accuracy_measured {
+        axes.push(log_loss);
+    }
+    axes.push(|m| m.energy_pj);
+    axes.push(|m| m.latency_ns);
     let ranges: Vec<(f64, f64)> = axes
         .iter()
         .map(|f| {
@@ -184,9 +200,18 @@ pub fn write_design_files(
 ) -> Result<()> {
     let dir = run_dir.join(design_dir(record));
     std::fs::create_dir_all(&dir).map_err(|e| io_error("creating", &dir, e))?;
-    let mut arch = record.genome.arch.clone();
-    arch.test_loss = Some(record.metrics.log_loss_ideal);
-    write_text(&dir.join("genotype.json"), &arch.to_json_string())?;
+    let genotype = match &record.genome.arch {
+        Architecture::Nasrec(genotype) => {
+            let mut genotype = genotype.clone();
+            genotype.test_loss = record.metrics.log_loss_ideal;
+            genotype.to_json_string()
+        }
+        // Serialising a JSON value cannot fail.
+        Architecture::Fixed(model) => {
+            serde_json::to_string_pretty(&model.genotype).unwrap_or_default() + "\n"
+        }
+    };
+    write_text(&dir.join("genotype.json"), &genotype)?;
     write_text(&dir.join("bits.json"), &bits_json(record))?;
     let hw = space.hwconfig_of(&record.genome.hardware)?;
     write_text(&dir.join("hw.toml"), &hw.to_toml_string())?;
@@ -232,18 +257,20 @@ fn rows_csv(
             });
         };
         let m = &r.metrics;
+        // An unmeasured log loss is an empty cell (merge and front tools skip those).
+        let cell = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         let row = [
             r.design_hash(),
             id.seed.to_string(),
             id.island.map_or(String::new(), |i| i.to_string()),
             r.candidate_id.to_string(),
             r.generation.to_string(),
-            r.genome.arch.arch_hash_hex(),
+            r.genome.arch.hash_hex(),
             r.genome.bits_text(),
             r.hardware_settings.clone(),
             r.hw_config_hash.clone(),
-            m.log_loss_ideal.to_string(),
-            m.log_loss_hardware.to_string(),
+            cell(m.log_loss_ideal),
+            cell(m.log_loss_hardware),
             m.latency_ns.to_string(),
             m.energy_pj.to_string(),
             m.area_mm2.to_string(),
@@ -267,9 +294,11 @@ fn rows_csv(
     })
 }
 
-/// Writes `pareto.svg`: hardware log loss against energy (left) and against latency (right),
-/// every evaluated feasible design as a point, baselines marked. Energy and latency use
-/// logarithmic axes (designs span orders of magnitude).
+/// Writes `pareto.svg`: log loss (the hardware one, else the ideal one) against energy (left)
+/// and against latency (right), every evaluated feasible design as a point, baselines marked.
+/// When no design has a log loss (a backend without accuracy) the panels are latency and area
+/// against energy instead. Energy and latency use logarithmic axes (designs span orders of
+/// magnitude).
 pub fn write_pareto_svg(
     path: &Path,
     history: &[DesignRecord],
@@ -279,37 +308,77 @@ pub fn write_pareto_svg(
         .iter()
         .filter(|r| r.constraint_violation == 0.0)
         .collect();
-    let panel =
-        |title: &str, axis: Axis, x: fn(&DesignMetrics) -> f64, bx: fn(&BaselineMark) -> f64| {
-            let points = feasible
-                .iter()
-                .map(|r| (x(&r.metrics), r.metrics.log_loss_hardware))
-                .collect();
-            let mut plot = FrontPlot::new(
-                title,
-                axis,
-                Axis::linear("validation log loss (hardware)", "1"),
-                points,
-            );
-            for b in baselines {
-                plot = plot.with_baseline(b.label.clone(), bx(b), b.log_loss);
+    let with_accuracy = feasible
+        .iter()
+        .all(|r| r.metrics.accuracy_log_loss().is_some());
+    let hardware_measured = feasible
+        .iter()
+        .all(|r| r.metrics.log_loss_hardware.is_some());
+    type Value<T> = fn(&T) -> Option<f64>;
+    let panel = |title: &str,
+                 x_axis: Axis,
+                 y_axis: Axis,
+                 (x, y): (Value<DesignMetrics>, Value<DesignMetrics>),
+                 (bx, by): (Value<BaselineMark>, Value<BaselineMark>)| {
+        let points = feasible
+            .iter()
+            .filter_map(|r| Some((x(&r.metrics)?, y(&r.metrics)?)))
+            .collect();
+        let mut plot = FrontPlot::new(title, x_axis, y_axis, points);
+        for b in baselines {
+            if let (Some(bx), Some(by)) = (bx(b), by(b)) {
+                plot = plot.with_baseline(b.label.clone(), bx, by);
             }
-            plot
+        }
+        plot
+    };
+    let energy = || Axis::log10("energy per inference batch", "pJ");
+    let latency = || Axis::log10("latency per inference batch", "ns");
+    let plots = if with_accuracy {
+        let loss = || {
+            Axis::linear(
+                if hardware_measured {
+                    "validation log loss (hardware)"
+                } else {
+                    "validation log loss (backend, ideal arithmetic)"
+                },
+                "1",
+            )
         };
-    let plots = [
-        panel(
-            "Log loss vs energy",
-            Axis::log10("energy per inference batch", "pJ"),
-            |m| m.energy_pj,
-            |b| b.energy_pj,
-        ),
-        panel(
-            "Log loss vs latency",
-            Axis::log10("latency per inference batch", "ns"),
-            |m| m.latency_ns,
-            |b| b.latency_ns,
-        ),
-    ];
+        [
+            panel(
+                "Log loss vs energy",
+                energy(),
+                loss(),
+                (|m| Some(m.energy_pj), |m| m.accuracy_log_loss()),
+                (|b| Some(b.energy_pj), |b| b.log_loss),
+            ),
+            panel(
+                "Log loss vs latency",
+                latency(),
+                loss(),
+                (|m| Some(m.latency_ns), |m| m.accuracy_log_loss()),
+                (|b| Some(b.latency_ns), |b| b.log_loss),
+            ),
+        ]
+    } else {
+        [
+            panel(
+                "Latency vs energy (no accuracy measured)",
+                energy(),
+                latency(),
+                (|m| Some(m.energy_pj), |m| Some(m.latency_ns)),
+                (|b| Some(b.energy_pj), |b| Some(b.latency_ns)),
+            ),
+            panel(
+                "Area vs energy (no accuracy measured)",
+                energy(),
+                Axis::linear("chip area", "mm2"),
+                (|m| Some(m.energy_pj), |m| Some(m.area_mm2)),
+                (|b| Some(b.energy_pj), |b| b.area_mm2),
+            ),
+        ]
+    };
     write_front_panels_svg(&plots, path)
 }
 
@@ -324,6 +393,9 @@ pub struct ReportContext<'a> {
     pub identity: RunIdentity,
     /// The space searched.
     pub space: &'a CodesignSpace,
+    /// The model part of the search, e.g. `NASRec-Small` or `the fixed genotype of plugin dlrm
+    /// 0.1.0`.
+    pub architecture: &'a str,
     /// Every evaluated design.
     pub history: &'a [DesignRecord],
     /// Indices of the front in `history`.
@@ -371,14 +443,11 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
     let _ = writeln!(s, "Command: `{}`\n", c.command_line);
     let _ = writeln!(
         s,
-        "- space: `{}` ({}; {} hardware designs x NASRec-{} x bits {:?}), base hwconfig `{}`",
+        "- space: `{}` ({}; {} hardware designs x {} x bits {:?}), base hwconfig `{}`",
         c.space.origin,
         c.space.name,
         c.space.hardware_design_count(),
-        match c.space.arch_space {
-            recpim_model::genotype::SearchSpace::Small => "Small",
-            recpim_model::genotype::SearchSpace::Full => "Full",
-        },
+        c.architecture,
         c.space.bits,
         c.space.base_hwconfig_path.display()
     );
@@ -400,6 +469,18 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
     for note in c.notes {
         let _ = writeln!(s, "- {note}");
     }
+    if !c.history.is_empty()
+        && c.history
+            .iter()
+            .all(|r| r.metrics.accuracy_log_loss().is_none())
+    {
+        let _ = writeln!(
+            s,
+            "\n**Accuracy was not measured**: the model backend has no accuracy model, so the \
+             log-loss objective is dropped. Designs are ranked on energy, latency and area only; \
+             the log-loss columns are empty and there is no \"best accuracy\" design."
+        );
+    }
     let _ = writeln!(
         s,
         "\nLatency and energy are those of the mapped workload on the design (analytic engine); \
@@ -418,13 +499,13 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
         let m = &r.metrics;
         let _ = writeln!(
             s,
-            "| {} | `{}` | {} | {} | {:.5} | {:.5} | {:.1} | {:.1} | {:.4} | {:.4e} |",
+            "| {} | `{}` | {} | {} | {} | {} | {:.1} | {:.1} | {:.4} | {:.4e} |",
             ch.label,
             r.design_hash(),
             r.genome.bits_text(),
             r.hardware_settings,
-            m.log_loss_ideal,
-            m.log_loss_hardware,
+            loss_text(m.log_loss_ideal),
+            loss_text(m.log_loss_hardware),
             m.latency_ns,
             m.energy_pj,
             m.area_mm2,
@@ -485,11 +566,15 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     let mut order: Vec<usize> = c.front.to_vec();
+    // By log loss when measured (unmeasured last), then by energy.
+    let key = |i: usize| {
+        let m = &c.history[i].metrics;
+        (m.accuracy_log_loss().unwrap_or(f64::INFINITY), m.energy_pj)
+    };
     order.sort_by(|&a, &b| {
-        c.history[a]
-            .metrics
-            .log_loss_hardware
-            .total_cmp(&c.history[b].metrics.log_loss_hardware)
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0)
+            .then(ka.1.total_cmp(&kb.1))
             .then(a.cmp(&b))
     });
     for &i in &order {
@@ -497,13 +582,13 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
         let m = &r.metrics;
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {:.5} | {:.5} | {:.1} | {:.1} | {:.4} |",
+            "| `{}` | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.4} |",
             r.design_hash(),
             r.generation,
             r.genome.bits_text(),
             r.hardware_settings,
-            m.log_loss_ideal,
-            m.log_loss_hardware,
+            loss_text(m.log_loss_ideal),
+            loss_text(m.log_loss_hardware),
             m.latency_ns,
             m.energy_pj,
             m.area_mm2
@@ -532,6 +617,11 @@ pub fn report_markdown(c: &ReportContext<'_>) -> String {
         "\n![front](pareto.svg)\n\nAll rows: `pareto.csv`. Every evaluated design: `history.csv`."
     );
     s
+}
+
+/// A log loss for the Markdown tables; "n/a" when not measured.
+fn loss_text(value: Option<f64>) -> String {
+    value.map_or("n/a".to_string(), |v| format!("{v:.5}"))
 }
 
 fn reproduce_command_template(simulate_flags: Option<&str>) -> String {
@@ -583,14 +673,14 @@ mod tests {
             candidate_id: id,
             generation: 0,
             genome: JointGenome {
-                arch: full_path_genotype(SearchSpace::Small, 2, 16, 16),
+                arch: full_path_genotype(SearchSpace::Small, 2, 16, 16).into(),
                 weight_bits: vec![8],
                 activation_bits: vec![4],
                 hardware: vec![0],
             },
             metrics: DesignMetrics {
-                log_loss_ideal: loss,
-                log_loss_hardware: loss,
+                log_loss_ideal: Some(loss),
+                log_loss_hardware: Some(loss),
                 latency_ns,
                 energy_pj,
                 area_mm2: 1.0,
@@ -615,6 +705,36 @@ mod tests {
         assert_eq!(pick("best EDP"), Some(1));
         assert_eq!(pick("knee"), Some(2));
         assert!(choose_designs(&history, &[]).is_empty());
+
+        // Without accuracy: no "best accuracy", and the knee over energy and latency alone.
+        let costs_only: Vec<DesignRecord> = history
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.metrics.log_loss_ideal = None;
+                r.metrics.log_loss_hardware = None;
+                r
+            })
+            .collect();
+        let chosen = choose_designs(&costs_only, &[0, 1, 2]);
+        let labels: Vec<&str> = chosen.iter().map(|c| c.label).collect();
+        assert_eq!(labels, ["best EDP", "knee"]);
+        assert!(chosen.iter().all(|c| c.index == 1));
+        let text = history_csv(
+            &costs_only,
+            &[1],
+            RunIdentity {
+                seed: 0,
+                island: None,
+            },
+        )
+        .unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(
+            (row[9], row[10]),
+            ("", ""),
+            "unmeasured log losses are empty"
+        );
     }
 
     #[test]

@@ -6,16 +6,17 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::architecture::ArchitectureSearch;
 use super::genome::JointGenome;
 use super::objectives::{pareto_point, Constraints, Objective};
-use super::problem::{check_sampler, CodesignFitness, CodesignProblem, DesignEvaluator};
+use super::problem::{CodesignFitness, CodesignProblem, DesignEvaluator};
 use super::record::DesignRecord;
 use super::selection::feasible_front;
 use super::space::CodesignSpace;
+use crate::backend::BackendProvenance;
 use crate::error::{Result, SearchError};
 use crate::hypervolume::hypervolume;
 use crate::nas::evolution::{self, EvolutionConfig, EvolutionState};
-use crate::nas::sampling::PathSampler;
 use crate::pareto::ParetoPoint;
 
 /// The evolution state of a co-design run (what the checkpoint holds).
@@ -26,9 +27,10 @@ pub type CodesignState = EvolutionState<JointGenome, CodesignFitness>;
 pub struct CodesignOptions {
     /// Population, sample, children, generations, mutation schedule and seed.
     pub evolution: EvolutionConfig,
-    /// How random architectures are drawn.
-    pub sampler: PathSampler,
-    /// Minimised objectives (2..=4 for the hypervolume).
+    /// How architectures are drawn (NASRec), or the backend model fixed for the run.
+    pub architecture: ArchitectureSearch,
+    /// Minimised objectives (2..=4 for the hypervolume), each measured by the evaluator
+    /// (see [`Objective::defaults_for`]).
     pub objectives: Vec<Objective>,
     /// Limits.
     pub constraints: Constraints,
@@ -66,7 +68,8 @@ pub struct GenerationProgress {
     pub generations: u64,
     /// Designs evaluated so far.
     pub evaluated: usize,
-    /// Best hardware log loss among feasible designs so far (NaN when none is feasible).
+    /// Best log loss among feasible designs so far (the hardware one, else the ideal one; NaN
+    /// when none is feasible or no log loss is measured).
     pub best_log_loss: f64,
 }
 
@@ -106,7 +109,7 @@ pub fn hypervolume_reference(records: &[DesignRecord], objectives: &[Objective])
             let worst = records
                 .iter()
                 .filter(|r| r.generation == 0)
-                .map(|r| r.metrics.objective(o))
+                .filter_map(|r| r.metrics.objective(o))
                 .fold(0.0f64, f64::max);
             if worst > 0.0 {
                 worst * 1.1
@@ -141,10 +144,30 @@ pub fn hypervolume_trace(
     Ok(trace)
 }
 
-fn check_options(options: &CodesignOptions, space: &CodesignSpace) -> Result<()> {
+fn check_options(
+    options: &CodesignOptions,
+    space: &CodesignSpace,
+    evaluator: &dyn DesignEvaluator,
+) -> Result<()> {
     options.evolution.check()?;
     options.constraints.check()?;
-    check_sampler(space, &options.sampler)?;
+    options.architecture.check(space)?;
+    let measures = evaluator.accuracy();
+    if let Some(o) = options.objectives.iter().find(|&&o| !measures.measures(o)) {
+        return Err(SearchError::Codesign {
+            what: format!("objective {}", o.name()),
+            reason: "the evaluator does not measure it (a plugin backend measures at most the \
+                     ideal log loss, and none without an accuracy function)"
+                .to_string(),
+        });
+    }
+    if options.constraints.max_log_loss.is_some() && !measures.any() {
+        return Err(SearchError::Codesign {
+            what: "--max-log-loss".to_string(),
+            reason: "the backend has no accuracy model, so no design has a log loss to limit"
+                .to_string(),
+        });
+    }
     let n = options.objectives.len();
     if !(crate::hypervolume::MIN_OBJECTIVES..=crate::hypervolume::MAX_OBJECTIVES).contains(&n) {
         return Err(SearchError::UnsupportedObjectiveCount {
@@ -157,10 +180,26 @@ fn check_options(options: &CodesignOptions, space: &CodesignSpace) -> Result<()>
 }
 
 /// Loads the checkpoint when resuming (its configuration must equal the run's: a changed
-/// budget or seed would change the result), else a fresh state.
+/// budget or seed would change the result; its models must be ones this run could draw), else a
+/// fresh state.
 fn initial_state(options: &CodesignOptions) -> Result<CodesignState> {
     if options.resume && options.checkpoint.exists() {
         let state = CodesignState::load(&options.checkpoint)?;
+        if let Some(ind) = state
+            .history
+            .iter()
+            .find(|ind| !options.architecture.admits(&ind.genome.arch))
+        {
+            return Err(SearchError::Codesign {
+                what: options.checkpoint.display().to_string(),
+                reason: format!(
+                    "candidate {} has model {}, which this run cannot produce (another backend or \
+                     genotype); resume with the same --backend/--genotype or start a new --out",
+                    ind.id,
+                    ind.genome.arch.hash_hex()
+                ),
+            });
+        }
         if state.config != options.evolution {
             return Err(SearchError::Codesign {
                 what: options.checkpoint.display().to_string(),
@@ -184,11 +223,11 @@ pub fn run_codesign(
     options: &CodesignOptions,
     on_generation: &mut dyn FnMut(&GenerationProgress),
 ) -> Result<CodesignOutcome> {
-    check_options(options, space)?;
+    check_options(options, space, evaluator)?;
     let problem = CodesignProblem {
         space,
         evaluator,
-        sampler: options.sampler,
+        architecture: options.architecture.clone(),
         objectives: options.objectives.clone(),
         constraints: options.constraints,
     };
@@ -204,7 +243,7 @@ pub fn run_codesign(
                 .history
                 .iter()
                 .filter(|i| i.fitness.constraint_violation == 0.0)
-                .map(|i| i.fitness.metrics.log_loss_hardware)
+                .filter_map(|i| i.fitness.metrics.accuracy_log_loss())
                 .fold(f64::NAN, f64::min);
             on_generation(&GenerationProgress {
                 generations_done: s.generations_done,
@@ -258,4 +297,7 @@ pub struct RunSummary {
     pub search_seconds: f64,
     /// Wall time of the baseline comparison and the report, s.
     pub report_seconds: f64,
+    /// The model backend whose workloads were costed (kind, resolved path, name, version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendProvenance>,
 }

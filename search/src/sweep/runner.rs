@@ -3,7 +3,8 @@
 //!
 //! Output directory of a shard:
 //! * `manifest.json`: what is being swept (hashes of the space, base hwconfig and workloads, the
-//!   engine, the shard, the header); `--resume` refuses a directory of another sweep;
+//!   engine, the shard, the header, and the provenance of every workload a model backend
+//!   produced); `--resume` refuses a directory of another sweep;
 //! * `journal.csv`: the header, then one row per point of the shard *in point order*, appended
 //!   a chunk at a time. Each chunk is evaluated in parallel (rayon, one point per task), collected
 //!   in order and written with one `write` (and `fsync`ed at least every 2 s). A kill can therefore only leave a
@@ -29,6 +30,7 @@ use super::rows::{
 };
 use super::shard::Shard;
 use super::space::{apply_workload_keys, value_text, NamedWorkload, SweepPoint, SweepSpace};
+use crate::backend::BackendProvenance;
 use crate::error::{Result, SearchError};
 
 /// File names inside a shard's output directory.
@@ -118,6 +120,10 @@ struct Manifest {
     shard: String,
     total_points: u64,
     header: Vec<String>,
+    /// (workload name, backend) of every workload a model backend produced. Absent from
+    /// manifests of file-only sweeps, so those keep their bytes (and older ones still resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    backends: Vec<(String, BackendProvenance)>,
 }
 
 const MANIFEST_FORMAT: &str = "recpim-sweep/1";
@@ -280,6 +286,11 @@ pub fn run_sweep(job: &SweepJob<'_>, progress: &mut dyn FnMut(u64, u64)) -> Resu
         shard: job.shard.to_string(),
         total_points,
         header: header.clone(),
+        backends: job
+            .workloads
+            .iter()
+            .filter_map(|w| w.backend.clone().map(|b| (w.name.clone(), b)))
+            .collect(),
     };
 
     let io = |action: &'static str, path: &Path| {
@@ -424,7 +435,7 @@ fn open_journal(
         return Err(SearchError::SweepOutput {
             path: manifest_path.to_path_buf(),
             reason: format!(
-                "belongs to another sweep ({field} differs); --resume needs the same space, base hwconfig, workloads, engine and shard"
+                "belongs to another sweep ({field} differs); --resume needs the same space, base hwconfig, workloads (and backend), engine and shard"
             ),
         });
     }
@@ -493,6 +504,7 @@ fn manifest_difference(found: &Manifest, wanted: &Manifest) -> Option<&'static s
         ("shard", found.shard == wanted.shard),
         ("point count", found.total_points == wanted.total_points),
         ("header", found.header == wanted.header),
+        ("workload backends", found.backends == wanted.backends),
     ]
     .into_iter()
     .find(|(_, same)| !same)

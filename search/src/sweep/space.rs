@@ -27,6 +27,7 @@ use recpim_sim::hwconfig::{apply_overrides, HwOverride};
 use recpim_sim::{SimError, Workload};
 use serde::Deserialize;
 
+use crate::backend::BackendProvenance;
 use crate::error::{Result, SearchError};
 use crate::seeds::{candidate_rng, StreamPurpose};
 
@@ -129,10 +130,12 @@ impl SweepAxis {
 /// A workload with the name it carries in the CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedWorkload {
-    /// Name in the `workload` column (the path as given).
+    /// Name in the `workload` column (the path as given, or `<backend>:<genotype>`).
     pub name: String,
     /// The checked workload.
     pub workload: Workload,
+    /// The model backend that produced it (recorded in the manifest); `None` for a file.
+    pub backend: Option<BackendProvenance>,
 }
 
 impl NamedWorkload {
@@ -145,7 +148,22 @@ impl NamedWorkload {
         Ok(NamedWorkload {
             name: name.into(),
             workload,
+            backend: None,
         })
+    }
+
+    /// A workload a model backend produced (`recpim sweep --backend`); its provenance goes
+    /// into the sweep's manifest.
+    pub fn from_backend(
+        name: impl Into<String>,
+        workload: Workload,
+        backend: BackendProvenance,
+    ) -> NamedWorkload {
+        NamedWorkload {
+            name: name.into(),
+            workload,
+            backend: Some(backend),
+        }
     }
 }
 
