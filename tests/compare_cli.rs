@@ -13,7 +13,10 @@ fn repo(path: &str) -> PathBuf {
 }
 
 /// The NASRec reference genotypes (read in place, never copied into the repo).
-const GENOTYPES: &str = "/work/shared/data/nasrec_genotypes";
+const GENOTYPES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/data/nasrec_genotypes"
+);
 
 fn genotype(file: &str) -> PathBuf {
     Path::new(GENOTYPES).join(file)
