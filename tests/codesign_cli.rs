@@ -1,6 +1,6 @@
 //! `recpim codesign` end to end with the real binary and tiny budgets: every front row
 //! reproduces through `recpim simulate`, no front design is dominated, the result is the same
-//! bytes with 1 and 2 threads, a stopped run resumed equals the uninterrupted run, and bad input
+//! bytes with 1 and 2 threads, a stopped or killed run resumed equals the uninterrupted run, and bad input
 //! exits 2 naming what was wrong.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +24,12 @@ fn text(path: &Path) -> String {
 
 /// A run small enough for a test: 1,000 synthetic rows, 4 supernet steps, 4 + 2x2 designs.
 fn tiny_run(out: &Path, extra: &[&str]) -> Output {
+    let args = tiny_run_args(out, extra);
+    recpim(&args)
+}
+
+/// The arguments of [`tiny_run`].
+fn tiny_run_args<'a>(out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "codesign",
         "--out",
@@ -45,7 +51,7 @@ fn tiny_run(out: &Path, extra: &[&str]) -> Output {
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    recpim(&args)
+    args
 }
 
 fn assert_ok(output: &Output) {
@@ -207,6 +213,83 @@ fn stopped_and_resumed_run_equals_the_uninterrupted_run() {
     // Resuming with another budget is refused instead of silently mixing runs.
     let changed = tiny_run(&parts, &["--no-baselines", "--resume", "--seed", "5"]);
     assert_eq!(changed.status.code(), Some(2));
+}
+
+#[test]
+fn killed_and_resumed_run_equals_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, killed) = (dir.path().join("whole"), dir.path().join("killed"));
+    let budget = ["--no-baselines", "--threads", "1"];
+    assert_ok(&tiny_run(&whole, &budget));
+    // Kill the process (SIGKILL, no chance to clean up) once its first evolution checkpoint
+    // is on disk, i.e. somewhere inside the generations.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recpim"))
+        .args(tiny_run_args(&killed, &budget))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the recpim binary starts");
+    let started = std::time::Instant::now();
+    let finished_first = loop {
+        if child.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if killed.join("evolution.json").exists()
+            || started.elapsed() > std::time::Duration::from_secs(120)
+        {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    if !finished_first {
+        assert!(!killed.join("pareto.csv").exists(), "killed before the end");
+    }
+    let mut resume = budget.to_vec();
+    resume.push("--resume");
+    assert_ok(&tiny_run(&killed, &resume));
+    same_files(&whole, &killed);
+}
+
+#[test]
+fn migrants_from_another_island_seed_the_initial_population() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("island-0"), dir.path().join("island-1"));
+    assert_ok(&tiny_run(&first, &["--no-baselines", "--island", "0"]));
+    let migrants = first.to_str().unwrap();
+    assert_ok(&tiny_run(
+        &second,
+        &["--no-baselines", "--island", "1", "--migrants", migrants],
+    ));
+    let front: std::collections::HashSet<String> = rows(&first.join("pareto.csv"))
+        .into_iter()
+        .map(|r| r["config_hash"].clone())
+        .collect();
+    let initial: Vec<String> = rows(&second.join("history.csv"))
+        .into_iter()
+        .filter(|r| r["generation"] == "0")
+        .map(|r| r["config_hash"].clone())
+        .collect();
+    let arrived = initial.iter().filter(|h| front.contains(*h)).count();
+    assert_eq!(
+        arrived,
+        front.len().min(4),
+        "front {front:?}, initial {initial:?}"
+    );
+    assert!(text(&second.join("report.md")).contains("migration:"));
+    // A directory that is not a co-design run is refused, naming the flag and the directory.
+    let bad = tiny_run(
+        &dir.path().join("island-2"),
+        &["--no-baselines", "--migrants", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--migrants") && err.contains("evolution.json"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -313,6 +313,18 @@ fn compare_takes_plugin_workloads() {
         "{markdown}"
     );
     assert!(markdown.contains("isaac-handcrafted"), "{markdown}");
+    // Mapping flags of the built-in backend are refused rather than silently ignored.
+    let out = recpim(&[
+        "compare",
+        "--hw",
+        arg(&hw),
+        "--backend",
+        &backend_arg(&dlrm()),
+        "--batch",
+        "4",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--batch"), "{}", stderr(&out));
 }
 
 // ---- sweep ----

@@ -56,6 +56,7 @@ fn options(
         checkpoint: dir.join("evolution.json"),
         resume: false,
         stop_after_generations: None,
+        migrants: Vec::new(),
     }
 }
 

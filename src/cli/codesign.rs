@@ -31,6 +31,7 @@ use recpim_search::codesign::architecture::{Architecture, ArchitectureSearch};
 use recpim_search::codesign::backend_evaluate::BackendEvaluator;
 use recpim_search::codesign::baselines::{compare_with_baselines, DEFAULT_BASELINES};
 use recpim_search::codesign::evaluate::BuiltinEvaluator;
+use recpim_search::codesign::migration::{load_migrants, EVOLUTION_CHECKPOINT};
 use recpim_search::codesign::objectives::{Constraints, Objective};
 use recpim_search::codesign::problem::DesignEvaluator;
 use recpim_search::codesign::report::{write_run_outputs, ReportContext, RunIdentity};
@@ -106,6 +107,11 @@ pub struct CodesignArgs {
     /// Island index of a multi-island search: its own seed stream, island column in pareto.csv.
     #[arg(long)]
     pub island: Option<u32>,
+    /// Run directory of another island (repeatable): the designs on its feasible front seed
+    /// this run's initial population and are re-evaluated here (migration between epochs of
+    /// an island search; read when the run starts, ignored by --resume of a started run).
+    #[arg(long, value_name = "DIR")]
+    pub migrants: Vec<PathBuf>,
     /// Largest allowed chip area, mm².
     #[arg(long)]
     pub max_area_mm2: Option<f64>,
@@ -549,14 +555,24 @@ fn search_and_report(
         seed,
         ..EvolutionConfig::default()
     };
+    let migrants = load_migrants(
+        &args.migrants,
+        space,
+        &model.architecture,
+        evaluator,
+        &model.objectives,
+        &constraints,
+    )
+    .context("reading the migrants")?;
     let options = CodesignOptions {
         evolution,
         architecture: model.architecture.clone(),
         objectives: model.objectives.clone(),
         constraints,
-        checkpoint: dir.join("evolution.json"),
+        checkpoint: dir.join(EVOLUTION_CHECKPOINT),
         resume: args.resume,
         stop_after_generations: args.stop_after_generations,
+        migrants: migrants.genomes.clone(),
     };
     let progress = bar(args.generations + 1, "co-design", args.quiet);
     let outcome = run_codesign(space, evaluator, &options, &mut |p: &GenerationProgress| {
@@ -605,6 +621,20 @@ fn search_and_report(
         options.evolution.generations,
         options.evolution.mutations_start
     ));
+    if !migrants.sources.is_empty() {
+        let sources: Vec<String> = migrants
+            .sources
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        notes.push(format!(
+            "migration: the initial population starts from {} front designs of {} (at most \
+             {} are used; duplicates dropped)",
+            migrants.genomes.len(),
+            sources.join(", "),
+            options.evolution.population
+        ));
+    }
     let objective_names: Vec<&str> = options.objectives.iter().map(|o| o.name()).collect();
     let context = ReportContext {
         run_name: &args.name,

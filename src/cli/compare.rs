@@ -17,6 +17,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Arguments of `recpim compare`.
+/// Examples per inference when mapping a genotype.
+const DEFAULT_BATCH: u64 = 16;
+
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// Hardware configuration of a design under study (repeat for several).
@@ -43,7 +46,7 @@ pub struct CompareArgs {
     #[arg(long, default_value = "criteo", value_parser = parse_shape)]
     pub shape: SyntheticShape,
     /// Examples per inference when mapping a genotype (MVM count, embedding lookups).
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub batch: u64,
     /// Lookup trace CSV (`recpim trace gen`) that every design serves instead of generated lookups.
     #[arg(long, value_name = "FILE")]
@@ -84,6 +87,20 @@ fn load_workload(args: &CompareArgs) -> anyhow::Result<(Workload, String)> {
     }
     if args.genotype.is_none() && args.backend.is_builtin() {
         anyhow::bail!("give --workload FILE or --genotype FILE");
+    }
+    if !args.backend.is_builtin() {
+        // --shape and --batch configure the built-in NASRec mapping; a plugin's genotype
+        // carries its own shapes, so a non-default value would be silently ignored.
+        let set = [
+            ("--shape", args.shape != SyntheticShape::Criteo),
+            ("--batch", args.batch != DEFAULT_BATCH),
+        ];
+        if let Some((flag, _)) = set.iter().find(|(_, given)| *given) {
+            anyhow::bail!(
+                "{flag} configures the built-in NASRec mapping; --backend {} takes its model's shapes from the genotype (see `recpim plugins inspect`)",
+                args.backend.backend
+            );
+        }
     }
     let options = BuiltinOptions {
         shape: args.shape,

@@ -61,6 +61,9 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_POINTS as u64,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub chunk_points: u64,
+    /// No progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// The workload a backend gives for `--genotype` (or its default genotype) and `--bits`,
@@ -145,8 +148,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         chunk_points: usize::try_from(args.chunk_points).unwrap_or(DEFAULT_CHUNK_POINTS),
     };
     let started = std::time::Instant::now();
-    let outcome = run_sweep(&job, &mut |_done, _total| {})
-        .with_context(|| format!("sweep {} into {}", args.space.display(), out_dir.display()))?;
+    let progress = crate::cli::progress::bar(0, "sweep", args.quiet);
+    let outcome = run_sweep(&job, &mut |done, total| {
+        progress.set_length(total);
+        progress.set_position(done);
+    })
+    .with_context(|| format!("sweep {} into {}", args.space.display(), out_dir.display()))?;
+    progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
 
     println!(

@@ -23,6 +23,7 @@ pub mod backend_evaluate;
 pub mod baselines;
 pub mod evaluate;
 pub mod genome;
+pub mod migration;
 pub mod objectives;
 pub mod problem;
 pub mod record;

@@ -40,6 +40,9 @@ pub struct CodesignOptions {
     pub resume: bool,
     /// Stop once this many generations are done in total (the checkpoint then resumes).
     pub stop_after_generations: Option<u64>,
+    /// Designs from other islands that seed the initial population (a fresh run only: a
+    /// resumed run continues from its checkpoint).
+    pub migrants: Vec<JointGenome>,
 }
 
 /// What a finished (or stopped) run produced.
@@ -233,26 +236,31 @@ pub fn run_codesign(
     };
     let mut state = initial_state(options)?;
     let checkpoint = options.checkpoint.clone();
+    let mut after_generation = |s: &CodesignState| -> Result<()> {
+        s.save(&checkpoint)?;
+        let best_log_loss = s
+            .history
+            .iter()
+            .filter(|i| i.fitness.constraint_violation == 0.0)
+            .filter_map(|i| i.fitness.metrics.accuracy_log_loss())
+            .fold(f64::NAN, f64::min);
+        on_generation(&GenerationProgress {
+            generations_done: s.generations_done,
+            generations: s.config.generations,
+            evaluated: s.history.len(),
+            best_log_loss,
+        });
+        Ok(())
+    };
+    if !state.initialized && !options.migrants.is_empty() {
+        evolution::initialize_seeded(&problem, &mut state, options.migrants.clone())?;
+        after_generation(&state)?;
+    }
     evolution::run(
         &problem,
         &mut state,
         options.stop_after_generations,
-        &mut |s: &CodesignState| {
-            s.save(&checkpoint)?;
-            let best_log_loss = s
-                .history
-                .iter()
-                .filter(|i| i.fitness.constraint_violation == 0.0)
-                .filter_map(|i| i.fitness.metrics.accuracy_log_loss())
-                .fold(f64::NAN, f64::min);
-            on_generation(&GenerationProgress {
-                generations_done: s.generations_done,
-                generations: s.config.generations,
-                evaluated: s.history.len(),
-                best_log_loss,
-            });
-            Ok(())
-        },
+        &mut after_generation,
     )?;
     outcome_of(&state, &options.objectives, &options.constraints)
 }

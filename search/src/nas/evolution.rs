@@ -314,13 +314,33 @@ pub fn initialize<P: EvolutionProblem>(
     problem: &P,
     state: &mut EvolutionState<P::Genome, P::Fitness>,
 ) -> Result<()> {
+    initialize_seeded(problem, state, Vec::new())
+}
+
+/// Like [`initialize`], but the first members of the initial population are `seeds` (migrants
+/// from other islands, duplicates dropped, at most a population's worth); the rest are drawn
+/// at random as usual. Seeds take the first candidate ids, so the random draws are those of
+/// the same ids in an unseeded run.
+pub fn initialize_seeded<P: EvolutionProblem>(
+    problem: &P,
+    state: &mut EvolutionState<P::Genome, P::Fitness>,
+    seeds: Vec<P::Genome>,
+) -> Result<()> {
     if state.initialized {
         return Ok(());
     }
     let seed = state.config.seed;
     let mut seen: HashSet<u64> = HashSet::new();
     let mut genomes = Vec::with_capacity(state.config.population);
-    for k in 0..state.config.population as u64 {
+    for genome in seeds {
+        if genomes.len() == state.config.population {
+            break;
+        }
+        if seen.insert(problem.genome_hash(&genome)) {
+            genomes.push((genome, None, 0));
+        }
+    }
+    for k in genomes.len() as u64..state.config.population as u64 {
         let id = state.next_id + k;
         let mut rng = candidate_rng(seed, id, INITIAL_PURPOSE);
         let mut genome = problem.random_genome(&mut rng)?;
