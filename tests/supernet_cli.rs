@@ -1,6 +1,6 @@
-//! `recpim supernet train` end to end (real binary, tiny budgets): a run paused mid-way and
-//! resumed writes the same bytes as an uninterrupted run, 1 and 2 threads agree, and bad flags
-//! exit 2 naming the flag.
+//! `recpim supernet train` end to end (real binary, tiny budgets): a run paused mid-way, or
+//! killed, and resumed writes the same bytes as an uninterrupted run, 1 and 2 threads agree,
+//! and bad flags exit 2 naming the flag.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -93,6 +93,56 @@ fn paused_then_resumed_equals_uninterrupted_for_any_thread_count() {
     );
     let losses = std::fs::read_to_string(whole.join("losses.csv")).unwrap();
     assert_eq!(losses.lines().count(), 7, "{losses}");
+}
+
+#[test]
+fn killed_then_resumed_equals_uninterrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, killed) = (tmp.path().join("whole"), tmp.path().join("killed"));
+    // TINY with a longer run and a checkpoint every 2 steps, so a kill lands mid-run.
+    let mut args: Vec<&str> = TINY.to_vec();
+    let steps = args.iter().position(|a| *a == "--steps").unwrap() + 1;
+    args[steps] = "60";
+    args.extend(["--checkpoint-every", "2", "--threads", "1"]);
+    let out = recpim(&args, &["--out", whole.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recpim"))
+        .args(&args)
+        .args(["--out", killed.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("running recpim");
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if killed.join("supernet.ckpt").exists()
+            || started.elapsed() > std::time::Duration::from_secs(60)
+        {
+            // SIGKILL: no chance to write anything more.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let out = recpim(&args, &["--out", killed.to_str().unwrap(), "--resume"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        files(&whole) == files(&killed),
+        "the killed and resumed run differs from the uninterrupted one"
+    );
 }
 
 #[test]
