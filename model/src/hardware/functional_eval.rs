@@ -17,9 +17,9 @@ use crate::batch::Batch;
 use crate::error::{ModelError, Result};
 use crate::metrics::log_loss_from_logits;
 use crate::net::graph::Op;
-use crate::net::network::batch_logits;
 use crate::net::Network;
 use crate::quant::fake_quant::{weight_codes, HardwareProduct, QuantConfig, QuantPlan};
+use crate::quant::inference::{check_batch, logits_with_plan};
 use ndarray::s;
 use recpim_sim::functional::{BitSlicing, IntMatrix, SlicedWeights, UintMatrix};
 use recpim_sim::HwConfig;
@@ -285,38 +285,11 @@ fn head_of(batch: &Batch, max_examples: usize) -> Batch {
 }
 
 fn log_loss_of(net: &Network<f32>, plan: QuantPlan, batch: &Batch) -> Result<f64> {
-    // Weights are quantized once here rather than once per chunk.
-    let dense = plan.quantize_params(&net.dense);
-    let mut graph = net.graph.clone();
-    graph.quant = Some(Arc::new(plan.with_prequantized_weights()));
-    let table_rows: Vec<usize> = net
-        .tables
-        .first()
-        .map(|g| g.iter().map(|t| t.nrows()).collect())
-        .unwrap_or_default();
-    let sparse = crate::net::model::sanitize_rows(&batch.sparse, &table_rows);
-    let params = crate::net::engine::ParamsRef {
-        dense: &dense,
-        tables: &net.tables,
-    };
-    let logits = batch_logits(&graph, params, batch.dense.view(), sparse.view());
+    let logits = logits_with_plan(net, plan, batch);
     let labels: Vec<f32> = batch.labels.to_vec();
     let logits: Vec<f32> = logits.to_vec();
     log_loss_from_logits(&labels, &logits)
         .ok_or_else(|| ModelError::Data("the validation sample is empty".to_string()))
-}
-
-fn check_batch(net: &Network<f32>, batch: &Batch) -> Result<()> {
-    if batch.dense.ncols() != net.graph.n_dense || batch.sparse.ncols() != net.graph.n_sparse {
-        return Err(ModelError::Data(format!(
-            "the sample has {} dense and {} categorical features; the model was built for {} and {}",
-            batch.dense.ncols(),
-            batch.sparse.ncols(),
-            net.graph.n_dense,
-            net.graph.n_sparse
-        )));
-    }
-    Ok(())
 }
 
 /// Quantized-ideal and hardware-functional log loss of `net` at `cfg`'s bits on the first

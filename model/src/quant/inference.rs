@@ -17,6 +17,16 @@ pub fn quantized_logits(
     cfg: &QuantConfig,
     batch: &Batch,
 ) -> Result<Array1<f32>> {
+    check_batch(net, batch)?;
+    Ok(logits_with_plan(
+        net,
+        QuantPlan::new(&net.graph, cfg)?,
+        batch,
+    ))
+}
+
+/// Errors unless `batch` has the dense and categorical feature counts `net` was built for.
+pub(crate) fn check_batch(net: &Network<f32>, batch: &Batch) -> Result<()> {
     if batch.dense.ncols() != net.graph.n_dense || batch.sparse.ncols() != net.graph.n_sparse {
         return Err(ModelError::Data(format!(
             "the batch has {} dense and {} categorical features; the model was built for {} and {}",
@@ -26,7 +36,12 @@ pub fn quantized_logits(
             net.graph.n_sparse
         )));
     }
-    let plan = QuantPlan::new(&net.graph, cfg)?;
+    Ok(())
+}
+
+/// Logits of a checked `batch` under a ready quantization plan (which may route the crossbar
+/// products through the functional hardware path).
+pub(crate) fn logits_with_plan(net: &Network<f32>, plan: QuantPlan, batch: &Batch) -> Array1<f32> {
     // Weights are quantized once here rather than once per chunk.
     let dense = plan.quantize_params(&net.dense);
     let mut graph = net.graph.clone();
@@ -41,12 +56,7 @@ pub fn quantized_logits(
         dense: &dense,
         tables: &net.tables,
     };
-    Ok(batch_logits(
-        &graph,
-        params,
-        batch.dense.view(),
-        sparse.view(),
-    ))
+    batch_logits(&graph, params, batch.dense.view(), sparse.view())
 }
 
 /// Mean log loss of `batch` with `net` fake-quantized per `cfg`.
