@@ -291,3 +291,230 @@ fn an_existing_sweep_is_not_overwritten_and_bad_merges_exit_2() {
         "{stderr}"
     );
 }
+
+/// The reference NASRec genotype beside the checkout.
+fn reference_genotype(name: &str) -> String {
+    repo(&format!("../shared/data/nasrec_genotypes/{name}"))
+}
+
+/// A space of 3 ADC widths on the default hwconfig: 10 and 7 bits are lossless there (32 rows x
+/// 1-bit DAC x 3 cell levels = 96), 3 bits is not.
+fn write_adc_space(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("adc.toml");
+    let text = format!(
+        "base_hw = {:?}\n[keys]\n\"adc.bits\" = [10, 7, 3]\n{extra}",
+        repo("hwconfigs/default.toml"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn column(rows: &str, name: &str) -> Vec<String> {
+    let mut lines = rows.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let c = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    lines
+        .map(|l| l.split(',').nth(c).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_sweep_with_a_trained_model_adds_ideal_and_hardware_log_losses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data.txt");
+    run_ok(
+        recpim()
+            .args(["data", "synth", "--shape", "criteo", "--rows", "3000"])
+            .args(["--seed", "1", "--out"])
+            .arg(&data),
+    );
+    let genotype = reference_genotype("ea_criteo_kaggle_autoctr_best_1shot.json");
+    let trained = d.join("trained");
+    run_ok(
+        recpim()
+            .args(["train", "--data"])
+            .arg(&data)
+            .args(["--format", "criteo", "--genotype", &genotype])
+            .args(["--epochs", "1", "--lr", "0.01", "--quiet", "--out"])
+            .arg(&trained),
+    );
+    let space = write_adc_space(d, "");
+    let sweep = |out: &Path, val_examples: &str, extra: &[&str]| {
+        let mut command = recpim();
+        command
+            .args([
+                "sweep",
+                &space.display().to_string(),
+                "--genotype",
+                &genotype,
+            ])
+            .arg("--trained")
+            .arg(&trained)
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--format",
+                "criteo",
+                "--val-examples",
+                val_examples,
+                "--quiet",
+                "--out",
+            ])
+            .arg(out)
+            .args(extra);
+        command
+    };
+    for (name, threads) in [("t1", "1"), ("t2", "2")] {
+        run_ok(&mut sweep(&d.join(name), "128", &["--threads", threads]));
+    }
+    for name in [
+        "journal.csv",
+        "rows.csv",
+        "rows.front.csv",
+        "rows.svg",
+        "manifest.json",
+    ] {
+        assert_eq!(
+            bytes(&d.join("t1").join(name)),
+            bytes(&d.join("t2").join(name)),
+            "{name}"
+        );
+    }
+    let rows = String::from_utf8(bytes(&d.join("t1/rows.csv"))).unwrap();
+    assert!(
+        rows.lines()
+            .next()
+            .unwrap()
+            .ends_with(",crossbars,log_loss_ideal,log_loss_hardware,error"),
+        "{rows}"
+    );
+    let number = |v: &String| v.parse::<f64>().unwrap_or_else(|e| panic!("{v}: {e}"));
+    let ideal: Vec<f64> = column(&rows, "log_loss_ideal").iter().map(number).collect();
+    let hardware: Vec<f64> = column(&rows, "log_loss_hardware")
+        .iter()
+        .map(number)
+        .collect();
+    assert_eq!(column(&rows, "adc.bits"), ["10", "7", "3"]);
+    // The model learnt something (below a coin's log 2) and the ideal figure ignores the ADC.
+    assert!(
+        ideal[0] < 0.69 && ideal.iter().all(|&l| l == ideal[0]),
+        "{ideal:?}"
+    );
+    for lossless in [0, 1] {
+        assert!(
+            (hardware[lossless] - ideal[lossless]).abs() < 1e-6,
+            "{ideal:?} {hardware:?}"
+        );
+    }
+    assert!(hardware[2] > ideal[2] + 1e-3, "{ideal:?} {hardware:?}");
+    let manifest = String::from_utf8(bytes(&d.join("t1/manifest.json"))).unwrap();
+    assert!(manifest.contains("\"val_examples\": 128"), "{manifest}");
+
+    // Shards share the header and merge into the unsharded rows.
+    let sharded = d.join("sharded");
+    for shard in ["0/2", "1/2"] {
+        run_ok(&mut sweep(&sharded, "128", &["--shard", shard]));
+    }
+    let merged = d.join("merged.csv");
+    run_ok(
+        recpim()
+            .arg("merge")
+            .arg(&sharded)
+            .arg("--out")
+            .arg(&merged),
+    );
+    assert_eq!(bytes(&merged), bytes(&d.join("t1/rows.csv")));
+    assert_eq!(
+        bytes(&d.join("merged.front.csv")),
+        bytes(&d.join("t1/rows.front.csv"))
+    );
+
+    // --resume refuses another accuracy setup; another genotype than the trained one is refused.
+    let err = run_fails(&mut sweep(&d.join("t1"), "64", &["--resume"]));
+    assert!(err.contains("accuracy settings"), "{err}");
+    let other = reference_genotype("ea_criteo_kaggle_xlarge_best_1shot.json");
+    let err = run_fails(
+        recpim()
+            .args(["sweep", &space.display().to_string(), "--genotype", &other])
+            .arg("--trained")
+            .arg(&trained)
+            .arg("--data")
+            .arg(&data)
+            .args(["--format", "criteo", "--out"])
+            .arg(d.join("other")),
+    );
+    assert!(
+        err.contains("--genotype") && err.contains("trained"),
+        "{err}"
+    );
+}
+
+#[test]
+fn accuracy_flags_that_would_make_the_numbers_lie_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genotype = reference_genotype("ea_criteo_kaggle_autoctr_best_1shot.json");
+    let space = write_adc_space(d, "");
+    let bits_dir = d.join("bits");
+    std::fs::create_dir(&bits_dir).unwrap();
+    let bits_space = write_adc_space(&bits_dir, "\"workload.weight_bits\" = [4, 8]\n");
+    let space = space.display().to_string();
+    let base = |space: &str| {
+        let mut command = recpim();
+        command.args(["sweep", space, "--genotype", &genotype, "--out"]);
+        command.arg(d.join("out"));
+        command
+    };
+    let bits_space = bits_space.display().to_string();
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["--trained", "T", "--data", "F"], &space, "--format"),
+        (&["--trained", "T", "--format", "criteo"], &space, "--data"),
+        (
+            &["--trained", "T", "--data", "F", "--format", "criteo"],
+            &bits_space,
+            "workload.weight_bits",
+        ),
+        (
+            &[
+                "--trained",
+                "T",
+                "--data",
+                "F",
+                "--format",
+                "criteo",
+                "--backend",
+                "plugin:/x.so",
+            ],
+            &space,
+            "--backend",
+        ),
+        (&["--data", "F", "--format", "criteo"], &space, "--trained"),
+    ];
+    for (args, space, flag) in cases {
+        let err = run_fails(base(space).args(args));
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    let err = run_fails(
+        recpim()
+            .args([
+                "sweep",
+                &space,
+                "--trained",
+                "T",
+                "--data",
+                "F",
+                "--format",
+                "criteo",
+            ])
+            .args([
+                "--workload",
+                &repo("hwconfigs/workloads/nasrec-7block.toml"),
+            ]),
+    );
+    assert!(err.contains("--workload"), "{err}");
+    assert!(!d.join("out").exists());
+}

@@ -53,6 +53,7 @@ fn run(
         resume,
         threads,
         chunk_points: chunk,
+        accuracy: None,
     };
     run_sweep(&job, &mut |_, _| {})
 }

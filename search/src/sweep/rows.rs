@@ -2,7 +2,8 @@
 //!
 //! Columns, in order:
 //! `point, config_hash, hw_hash, seed, engine, workload, <every swept key>, latency_ns,
-//! energy_pj, area_mm2, edp_pj_ns, crossbars, error`.
+//! energy_pj, area_mm2, edp_pj_ns, crossbars, [log_loss_ideal, log_loss_hardware,] error`
+//! (the log losses only in a sweep with accuracy, see [`super::accuracy`]).
 //! * `config_hash`: 16 hex digits of FNV-1a over the resolved hwconfig's hash, the workload's
 //!   content and the engine, so equal rows from different runs or shards share it and `merge`
 //!   can drop duplicates;
@@ -55,6 +56,8 @@ pub struct PointMetrics {
     pub area_mm2: f64,
     /// Crossbars occupied.
     pub crossbars: u64,
+    /// `(log_loss_ideal, log_loss_hardware)` of an accuracy sweep (see [`super::accuracy`]).
+    pub log_losses: Option<(f64, f64)>,
 }
 
 impl PointMetrics {
@@ -83,6 +86,8 @@ pub struct SweepRow {
     pub values: Vec<String>,
     /// The figures, or why the point was skipped.
     pub outcome: std::result::Result<PointMetrics, String>,
+    /// Whether the rows carry the accuracy columns (before `error`).
+    pub accuracy_columns: bool,
 }
 
 impl SweepRow {
@@ -97,17 +102,28 @@ impl SweepRow {
             self.workload.clone(),
         ];
         fields.extend(self.values.iter().cloned());
+        let accuracy_columns = if self.accuracy_columns { 2 } else { 0 };
         match &self.outcome {
-            Ok(m) => fields.extend([
-                m.latency_ns.to_string(),
-                m.energy_pj.to_string(),
-                m.area_mm2.to_string(),
-                m.edp_pj_ns().to_string(),
-                m.crossbars.to_string(),
-                String::new(),
-            ]),
+            Ok(m) => {
+                fields.extend([
+                    m.latency_ns.to_string(),
+                    m.energy_pj.to_string(),
+                    m.area_mm2.to_string(),
+                    m.edp_pj_ns().to_string(),
+                    m.crossbars.to_string(),
+                ]);
+                if self.accuracy_columns {
+                    match m.log_losses {
+                        Some((ideal, hardware)) => {
+                            fields.extend([ideal.to_string(), hardware.to_string()])
+                        }
+                        None => fields.extend([String::new(), String::new()]),
+                    }
+                }
+                fields.push(String::new());
+            }
             Err(reason) => {
-                fields.extend(std::iter::repeat_n(String::new(), 5));
+                fields.extend(std::iter::repeat_n(String::new(), 5 + accuracy_columns));
                 fields.push(one_line(reason));
             }
         }
@@ -117,10 +133,24 @@ impl SweepRow {
 
 /// The header of a sweep over `keys`.
 pub fn sweep_header(keys: &[&str]) -> Vec<String> {
+    sweep_header_with(keys, false)
+}
+
+/// The header of a sweep over `keys`, with the accuracy columns (before `error`) when
+/// `accuracy` is set.
+pub fn sweep_header_with(keys: &[&str], accuracy: bool) -> Vec<String> {
+    let (figures, error) = TRAILING_COLUMNS.split_at(TRAILING_COLUMNS.len() - 1);
+    let accuracy_columns: &[&str] = if accuracy {
+        &super::accuracy::ACCURACY_COLUMNS
+    } else {
+        &[]
+    };
     LEADING_COLUMNS
         .iter()
         .chain(keys)
-        .chain(TRAILING_COLUMNS.iter())
+        .chain(figures)
+        .chain(accuracy_columns)
+        .chain(error)
         .map(|s| s.to_string())
         .collect()
 }

@@ -3,8 +3,9 @@
 //!
 //! Output directory of a shard:
 //! * `manifest.json`: what is being swept (hashes of the space, base hwconfig and workloads, the
-//!   engine, the shard, the header, and the provenance of every workload a model backend
-//!   produced); `--resume` refuses a directory of another sweep;
+//!   engine, the shard, the header, the provenance of every workload a model backend
+//!   produced, and the accuracy settings of a sweep with accuracy); `--resume` refuses a
+//!   directory of another sweep;
 //! * `journal.csv`: the header, then one row per point of the shard *in point order*, appended
 //!   a chunk at a time. Each chunk is evaluated in parallel (rayon, one point per task), collected
 //!   in order and written with one `write` (and `fsync`ed at least every 2 s). A kill can therefore only leave a
@@ -23,9 +24,10 @@ use recpim_sim::hwconfig::apply_overrides;
 use recpim_sim::{simulate_analytic, simulate_cycle, HwConfig, Workload};
 use serde::{Deserialize, Serialize};
 
-use super::merge::{dedupe_sorted, write_front_outputs, FrontSummary};
+use super::accuracy::{AccuracySettings, SweepAccuracy};
+use super::merge::{dedupe_sorted, default_objectives, write_front_outputs, FrontSummary};
 use super::rows::{
-    csv_bytes, fnv1a_hex, parse_table, sweep_header, write_table, PointMetrics, SweepRow,
+    csv_bytes, fnv1a_hex, parse_table, sweep_header_with, write_table, PointMetrics, SweepRow,
     SWEEP_OBJECTIVES,
 };
 use super::shard::Shard;
@@ -85,6 +87,8 @@ pub struct SweepJob<'a> {
     pub threads: usize,
     /// Points evaluated between journal writes (>= 1).
     pub chunk_points: usize,
+    /// A trained model whose log losses every evaluated point gets (two more columns).
+    pub accuracy: Option<&'a SweepAccuracy>,
 }
 
 /// What a finished shard produced.
@@ -124,6 +128,9 @@ struct Manifest {
     /// manifests of file-only sweeps, so those keep their bytes (and older ones still resume).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     backends: Vec<(String, BackendProvenance)>,
+    /// What the accuracy columns are computed from; absent without them (same bytes as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    accuracy: Option<AccuracySettings>,
 }
 
 const MANIFEST_FORMAT: &str = "recpim-sweep/1";
@@ -138,6 +145,7 @@ struct Evaluator<'a> {
     base_fnv: String,
     engine: SweepEngine,
     seed: u64,
+    accuracy: Option<&'a SweepAccuracy>,
 }
 
 impl Evaluator<'_> {
@@ -173,6 +181,7 @@ impl Evaluator<'_> {
             workload: named.name.clone(),
             values: values.clone(),
             outcome,
+            accuracy_columns: self.accuracy.is_some(),
         };
         let hw = match apply_overrides(&self.space.base_hw_text, &self.base_origin, &overrides) {
             Ok(hw) => hw,
@@ -194,7 +203,13 @@ impl Evaluator<'_> {
         };
         let hw_hash = hw.config_hash();
         let config_hash = fnv1a_hex(format!("{hw_hash}|{workload_fnv}|{engine}").as_bytes());
-        row(config_hash, hw_hash, simulate(&hw, workload, self.engine))
+        let outcome = simulate(&hw, workload, self.engine).and_then(|mut metrics| {
+            if let Some(accuracy) = self.accuracy {
+                metrics.log_losses = Some(accuracy.log_losses(&hw)?);
+            }
+            Ok(metrics)
+        });
+        row(config_hash, hw_hash, outcome)
     }
 }
 
@@ -213,6 +228,7 @@ fn simulate(
         energy_pj: report.energy_pj,
         area_mm2: report.area_mm2,
         crossbars: report.crossbars,
+        log_losses: None,
     })
 }
 
@@ -224,7 +240,7 @@ pub fn evaluate_points(
     engine: SweepEngine,
     indices: &[u64],
 ) -> Result<Vec<SweepRow>> {
-    let evaluator = evaluator(space, workloads, engine)?;
+    let evaluator = evaluator(space, workloads, engine, None)?;
     Ok(indices
         .par_iter()
         .map(|&p| evaluator.evaluate(&space.point(p, workloads.len())))
@@ -235,6 +251,7 @@ fn evaluator<'a>(
     space: &'a SweepSpace,
     workloads: &'a [NamedWorkload],
     engine: SweepEngine,
+    accuracy: Option<&'a SweepAccuracy>,
 ) -> Result<Evaluator<'a>> {
     if workloads.is_empty() {
         return Err(SearchError::SweepSpace {
@@ -256,21 +273,38 @@ fn evaluator<'a>(
         base_fnv: fnv1a_hex(space.base_hw_text.as_bytes()),
         engine,
         seed: space.seed(),
+        accuracy,
     })
 }
 
 /// The CSV header of a sweep of `space`.
 pub fn header_of(space: &SweepSpace) -> Vec<String> {
+    header_with(space, false)
+}
+
+/// The CSV header of a sweep of `space`, with the accuracy columns when `accuracy` is set.
+pub fn header_with(space: &SweepSpace, accuracy: bool) -> Vec<String> {
     let keys: Vec<&str> = space.axes.iter().map(|a| a.key.as_str()).collect();
-    sweep_header(&keys)
+    sweep_header_with(&keys, accuracy)
 }
 
 /// Runs (or resumes) one shard; `progress(done, total)` is called after every chunk.
 pub fn run_sweep(job: &SweepJob<'_>, progress: &mut dyn FnMut(u64, u64)) -> Result<SweepOutcome> {
-    let evaluator = evaluator(job.space, job.workloads, job.engine)?;
+    if let Some(axis) = job
+        .accuracy
+        .and_then(|_| job.space.axes.iter().find(|a| a.is_workload_key()))
+    {
+        return Err(SearchError::SweepSpace {
+            path: job.space.path.display().to_string(),
+            line: None,
+            key: axis.key.clone(),
+            reason: "a sweep with accuracy evaluates one trained model at its bits; workload.* keys would change the mapped bits but not the model's".to_string(),
+        });
+    }
+    let evaluator = evaluator(job.space, job.workloads, job.engine, job.accuracy)?;
     let total_points = job.space.point_count(job.workloads.len())?;
     let shard_points = job.shard.len(total_points);
-    let header = header_of(job.space);
+    let header = header_with(job.space, job.accuracy.is_some());
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
         space_file: job.space.path.display().to_string(),
@@ -291,6 +325,7 @@ pub fn run_sweep(job: &SweepJob<'_>, progress: &mut dyn FnMut(u64, u64)) -> Resu
             .iter()
             .filter_map(|w| w.backend.clone().map(|b| (w.name.clone(), b)))
             .collect(),
+        accuracy: job.accuracy.map(|a| a.settings.clone()),
     };
 
     let io = |action: &'static str, path: &Path| {
@@ -364,7 +399,9 @@ pub fn run_sweep(job: &SweepJob<'_>, progress: &mut dyn FnMut(u64, u64)) -> Resu
         .count();
     let kept_refs: Vec<&[String]> = kept.iter().map(|r| r.as_slice()).collect();
     write_table(&rows_path, &table.header, &kept_refs)?;
-    let objectives: Vec<String> = SWEEP_OBJECTIVES.iter().map(|s| s.to_string()).collect();
+    // The objectives `merge` would pick for this header, so merged shards give the same front.
+    let objectives: Vec<String> = default_objectives(&table.header)
+        .unwrap_or_else(|| SWEEP_OBJECTIVES.iter().map(|s| s.to_string()).collect());
     let title = format!(
         "sweep {} ({} engine{})",
         job.space
@@ -435,7 +472,7 @@ fn open_journal(
         return Err(SearchError::SweepOutput {
             path: manifest_path.to_path_buf(),
             reason: format!(
-                "belongs to another sweep ({field} differs); --resume needs the same space, base hwconfig, workloads (and backend), engine and shard"
+                "belongs to another sweep ({field} differs); --resume needs the same space, base hwconfig, workloads (and backend), engine, shard and accuracy settings"
             ),
         });
     }
@@ -505,6 +542,7 @@ fn manifest_difference(found: &Manifest, wanted: &Manifest) -> Option<&'static s
         ("point count", found.total_points == wanted.total_points),
         ("header", found.header == wanted.header),
         ("workload backends", found.backends == wanted.backends),
+        ("accuracy settings", found.accuracy == wanted.accuracy),
     ]
     .into_iter()
     .find(|(_, same)| !same)
