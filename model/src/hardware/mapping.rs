@@ -205,6 +205,27 @@ impl Emitter<'_> {
             },
         );
     }
+
+    /// An Mvm of the weight matrix `param` of `graph` (rows x cols as stored), applied to
+    /// `count` input vectors.
+    fn weight_mvm(
+        &mut self,
+        node: usize,
+        graph: &Graph,
+        param: usize,
+        count: u64,
+        b: OperatorBits,
+    ) {
+        let (rows, cols) = graph.params[param].shape;
+        self.mvm(
+            node,
+            weight_name(graph, param),
+            rows as u64,
+            cols as u64,
+            count,
+            b,
+        );
+    }
 }
 
 fn elements(shape: Shape) -> u64 {
@@ -378,8 +399,7 @@ pub fn map_graph(
                 let b = node_bits(graph, &resolved, idx);
                 let vectors = batch * n;
                 for w in [params.wq, params.wk, params.wv] {
-                    let (r, c) = graph.params[w].shape;
-                    em.mvm(idx, weight_name(graph, w), r as u64, c as u64, vectors, b);
+                    em.weight_mvm(idx, graph, w, vectors, b);
                 }
                 // Q K^T over all heads: N x N x E multiply-adds; softmax per (head, query, key).
                 em.digital(
@@ -400,36 +420,12 @@ pub fn map_graph(
                     DigitalKind::AttentionValues,
                     batch * n * n * e,
                 );
-                let (r, c) = graph.params[params.wo].shape;
-                em.mvm(
-                    idx,
-                    weight_name(graph, params.wo),
-                    r as u64,
-                    c as u64,
-                    vectors,
-                    b,
-                );
+                em.weight_mvm(idx, graph, params.wo, vectors, b);
                 em.elementwise(idx, "attn.residual1", ElementwiseKind::Add, batch * n * e);
                 em.elementwise(idx, "attn.ln1", ElementwiseKind::LayerNorm, batch * n * e);
-                let (r, c) = graph.params[params.w1].shape;
-                em.mvm(
-                    idx,
-                    weight_name(graph, params.w1),
-                    r as u64,
-                    c as u64,
-                    vectors,
-                    b,
-                );
+                em.weight_mvm(idx, graph, params.w1, vectors, b);
                 em.elementwise(idx, "attn.ffn_relu", ElementwiseKind::Relu, batch * n * e);
-                let (r, c) = graph.params[params.w2].shape;
-                em.mvm(
-                    idx,
-                    weight_name(graph, params.w2),
-                    r as u64,
-                    c as u64,
-                    vectors,
-                    b,
-                );
+                em.weight_mvm(idx, graph, params.w2, vectors, b);
                 em.elementwise(idx, "attn.residual2", ElementwiseKind::Add, batch * n * e);
                 em.elementwise(idx, "attn.ln2", ElementwiseKind::LayerNorm, batch * n * e);
             }

@@ -97,6 +97,21 @@ pub(crate) fn optimizer_step(
     norm as f32
 }
 
+/// Zeroed Adagrad sums shaped like the network's dense tensors and embedding tables.
+pub(crate) fn zero_adagrad_sums(net: &Network<f32>) -> (Vec<Array2<f32>>, Vec<Vec<Array2<f32>>>) {
+    let dense = net
+        .dense
+        .iter()
+        .map(|a| Array2::zeros(a.raw_dim()))
+        .collect();
+    let tables = net
+        .tables
+        .iter()
+        .map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect())
+        .collect();
+    (dense, tables)
+}
+
 /// Sum of squares of every dense and embedding-row gradient (the clip norm's square).
 pub(crate) fn grads_squared_norm(grads: &NetGrads<f32>) -> f64 {
     let mut sq: f64 = grads
@@ -172,16 +187,7 @@ impl NetModel {
 
     /// Wraps parameter values with zero optimizer state.
     pub(crate) fn from_network(name: String, net: Network<f32>) -> Self {
-        let dense_accum = net
-            .dense
-            .iter()
-            .map(|a| Array2::zeros(a.raw_dim()))
-            .collect();
-        let table_accum = net
-            .tables
-            .iter()
-            .map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect())
-            .collect();
+        let (dense_accum, table_accum) = zero_adagrad_sums(&net);
         NetModel {
             name,
             net,

@@ -11,7 +11,9 @@ use crate::ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
 use crate::error::{ModelError, Result};
 use crate::net::engine::ParamsRef;
 use crate::net::graph::Graph;
-use crate::net::model::{apply_adagrad, assert_batch, grads_squared_norm, sanitize_rows};
+use crate::net::model::{
+    apply_adagrad, assert_batch, grads_squared_norm, sanitize_rows, zero_adagrad_sums,
+};
 use crate::net::network::{batch_logits, batch_loss_grads, check_schema, NetGrads, Network};
 use crate::net::{state_io, NetModel};
 use crate::optim::{adagrad_dense, clip_coefficient, squared_norm};
@@ -91,16 +93,7 @@ impl MaskedModel {
             .iter()
             .map(|m| (Array2::zeros(m.w1.raw_dim()), Array2::zeros(m.w2.raw_dim())))
             .collect();
-        let dense_accum = net
-            .dense
-            .iter()
-            .map(|a| Array2::zeros(a.raw_dim()))
-            .collect();
-        let table_accum = net
-            .tables
-            .iter()
-            .map(|g| g.iter().map(|t| Array2::zeros(t.raw_dim())).collect())
-            .collect();
+        let (dense_accum, table_accum) = zero_adagrad_sums(&net);
         Ok(MaskedModel {
             name: name.into(),
             net,
