@@ -13,7 +13,7 @@ use recpim_model::genotype::Genotype;
 use recpim_model::net::{build_baseline, BaselineKind, ModelOptions};
 use recpim_model::train::{evaluate, train, TrainConfig};
 use recpim_search::nas::architecture_search::{
-    random_search, retrain_top_k, top_k, train_standalone, Candidate, StandaloneConfig,
+    random_search, retrain_top_k, top_k, train_standalone_model, Candidate, StandaloneConfig,
     SupernetSearchProblem, TopKRow,
 };
 use recpim_search::nas::evolution::{run as run_evolution, EvolutionConfig, EvolutionState};
@@ -352,11 +352,19 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
                     .unwrap_or_default()
             );
         }
-        // Test log loss of the final pick, retrained the same way.
+        // Test log loss of the final pick, retrained the same way (early stopping on the
+        // validation split, so the test split is only ever measured).
         if let Some(test) = &data.test {
-            let result = train_standalone(&chosen.genome, &data.train, test, &schema, &standalone)
-                .context("measuring the final model on the test split")?;
-            summary.final_standalone_test_logloss = Some(result.val_logloss);
+            let (model, _) = train_standalone_model(
+                &chosen.genome,
+                &data.train,
+                &data.val,
+                &schema,
+                &standalone,
+            )
+            .context("retraining the final model")?;
+            let metrics = evaluate(&model, test).context("the test split is empty")?;
+            summary.final_standalone_test_logloss = Some(metrics.logloss);
         }
     }
     if args.random_search {

@@ -13,7 +13,7 @@ use crate::seeds::{candidate_rng, derive_seed};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use recpim_model::genotype::{Genotype, SearchSpace};
-use recpim_model::net::{build_nasrec, ModelOptions, Supernet};
+use recpim_model::net::{build_nasrec, ModelOptions, NetModel, Supernet};
 use recpim_model::train::{evaluate, train, BatchSource, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -166,6 +166,18 @@ pub fn train_standalone(
     schema: &recpim_model::DataSchema,
     config: &StandaloneConfig,
 ) -> Result<StandaloneResult> {
+    train_standalone_model(genotype, train_data, val_data, schema, config).map(|(_, result)| result)
+}
+
+/// Like [`train_standalone`], and also returns the trained model (at its best validation
+/// epoch), so a held-out split can be measured on exactly the model that was selected.
+pub fn train_standalone_model(
+    genotype: &Genotype,
+    train_data: &dyn BatchSource,
+    val_data: &dyn BatchSource,
+    schema: &recpim_model::DataSchema,
+    config: &StandaloneConfig,
+) -> Result<(NetModel, StandaloneResult)> {
     let model_err = |context: String| {
         move |source| SearchError::Model {
             context,
@@ -194,12 +206,13 @@ pub fn train_standalone(
             reason: "holds no example".to_string(),
         })?,
     };
-    Ok(StandaloneResult {
+    let result = StandaloneResult {
         val_logloss: metrics.logloss,
         val_auc: metrics.auc,
         flops: model.forward_macs_per_example(),
         steps: outcome.steps,
-    })
+    };
+    Ok((model, result))
 }
 
 /// One row of the top-k table.
