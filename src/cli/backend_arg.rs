@@ -42,6 +42,22 @@ impl BackendArgs {
         self.backend == BackendSpec::Builtin
     }
 
+    /// Refuses, for a plugin backend, the first of `given` (flag name, whether it was set to a
+    /// non-default value) that was set: those flags configure the built-in NASRec mapping and a
+    /// plugin's genotype carries its own shapes, so they would be silently ignored.
+    pub fn refuse_builtin_mapping_flags(&self, given: &[(&str, bool)]) -> anyhow::Result<()> {
+        if self.is_builtin() {
+            return Ok(());
+        }
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            anyhow::bail!(
+                "{flag} configures the built-in NASRec mapping; --backend {} takes its model's shapes from the genotype (see `recpim plugins inspect`)",
+                self.backend
+            );
+        }
+        Ok(())
+    }
+
     /// Loads the backend; `options` configure the built-in one (plugins ignore them). The
     /// provenance to record in outputs is `backend.provenance()`.
     pub fn load(&self, options: &BuiltinOptions) -> anyhow::Result<Box<dyn ModelBackend>> {

@@ -88,20 +88,10 @@ fn load_workload(args: &CompareArgs) -> anyhow::Result<(Workload, String)> {
     if args.genotype.is_none() && args.backend.is_builtin() {
         anyhow::bail!("give --workload FILE or --genotype FILE");
     }
-    if !args.backend.is_builtin() {
-        // --shape and --batch configure the built-in NASRec mapping; a plugin's genotype
-        // carries its own shapes, so a non-default value would be silently ignored.
-        let set = [
-            ("--shape", args.shape != SyntheticShape::Criteo),
-            ("--batch", args.batch != DEFAULT_BATCH),
-        ];
-        if let Some((flag, _)) = set.iter().find(|(_, given)| *given) {
-            anyhow::bail!(
-                "{flag} configures the built-in NASRec mapping; --backend {} takes its model's shapes from the genotype (see `recpim plugins inspect`)",
-                args.backend.backend
-            );
-        }
-    }
+    args.backend.refuse_builtin_mapping_flags(&[
+        ("--shape", args.shape != SyntheticShape::Criteo),
+        ("--batch", args.batch != DEFAULT_BATCH),
+    ])?;
     let options = BuiltinOptions {
         shape: args.shape,
         map: MapOptions {

@@ -4,7 +4,9 @@
 //! p-values go to `DIR/rank_study.csv` and `DIR/rank_study.md`, per-sub-network figures to
 //! `DIR/subnets.csv`.
 
-use super::supernet::{create_out, with_threads, write_text, NasDataArgs, SupernetFlags};
+use super::supernet::{
+    create_out, with_threads, write_text, NasDataArgs, SubnetScoringFlags, SupernetFlags,
+};
 use anyhow::Context;
 use clap::Args;
 use recpim_model::net::ModelOptions;
@@ -12,7 +14,6 @@ use recpim_model::train::TrainConfig;
 use recpim_search::nas::architecture_search::StandaloneConfig;
 use recpim_search::nas::rank_study::{rows_csv, rows_markdown, run_rank_study, RankStudyConfig};
 use recpim_search::nas::sampling::{PathStrategy, ALL_STRATEGIES};
-use recpim_search::nas::subnet_eval::SubnetEvalConfig;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -29,21 +30,8 @@ pub struct RankStudyArgs {
     /// Random sub-networks trained standalone.
     #[arg(long, default_value_t = 100)]
     pub subnets: usize,
-    /// Fine-tuning steps for the "with fine-tuning" rows (0 = only without).
-    #[arg(long, default_value_t = 500)]
-    pub finetune_steps: u64,
-    /// Peak fine-tuning learning rate.
-    #[arg(long, default_value_t = 0.04)]
-    pub finetune_lr: f64,
-    /// Fine-tuning batch size.
-    #[arg(long, default_value_t = 512)]
-    pub finetune_batch: usize,
-    /// Validation batches per score.
-    #[arg(long, default_value_t = 150)]
-    pub val_batches: usize,
-    /// Validation batch size.
-    #[arg(long, default_value_t = 8192)]
-    pub val_batch: usize,
+    #[command(flatten)]
+    pub scoring: SubnetScoringFlags,
     /// Epochs of standalone training.
     #[arg(long, default_value_t = 1)]
     pub standalone_epochs: u64,
@@ -92,14 +80,7 @@ fn study(args: &RankStudyArgs) -> anyhow::Result<()> {
         subnets: args.subnets,
         strategies,
         supernet,
-        eval: SubnetEvalConfig {
-            finetune_steps: args.finetune_steps,
-            finetune_lr: args.finetune_lr,
-            finetune_batch: args.finetune_batch,
-            val_batches: args.val_batches,
-            val_batch_size: args.val_batch,
-            ..SubnetEvalConfig::default()
-        },
+        eval: args.scoring.config(),
         standalone: StandaloneConfig {
             train: TrainConfig {
                 epochs: args.standalone_epochs,

@@ -6,7 +6,7 @@
 //! baselines trained with the same recipe, for comparison.
 
 use super::progress;
-use super::supernet::{create_out, with_threads, write_text, NasDataArgs};
+use super::supernet::{create_out, with_threads, write_text, NasDataArgs, SubnetScoringFlags};
 use anyhow::{bail, Context};
 use clap::Args;
 use recpim_model::genotype::Genotype;
@@ -17,7 +17,7 @@ use recpim_search::nas::architecture_search::{
     SupernetSearchProblem, TopKRow,
 };
 use recpim_search::nas::evolution::{run as run_evolution, EvolutionConfig, EvolutionState};
-use recpim_search::nas::subnet_eval::{SubnetEvalConfig, SubnetScore};
+use recpim_search::nas::subnet_eval::SubnetScore;
 use recpim_search::nas::supernet_training::read_checkpoint;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -55,21 +55,8 @@ pub struct SearchArgs {
     /// Seed of the evolution (every candidate has its own stream).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Fine-tuning steps of each candidate's last layer before scoring (0 = none).
-    #[arg(long, default_value_t = 500)]
-    pub finetune_steps: u64,
-    /// Peak fine-tuning learning rate.
-    #[arg(long, default_value_t = 0.04)]
-    pub finetune_lr: f64,
-    /// Fine-tuning batch size.
-    #[arg(long, default_value_t = 512)]
-    pub finetune_batch: usize,
-    /// Validation batches per candidate.
-    #[arg(long, default_value_t = 150)]
-    pub val_batches: usize,
-    /// Validation batch size.
-    #[arg(long, default_value_t = 8192)]
-    pub val_batch: usize,
+    #[command(flatten)]
+    pub scoring: SubnetScoringFlags,
     /// Candidates retrained standalone at the end (0 = none; the supernet's best is reported).
     #[arg(long, default_value_t = 15)]
     pub top_k: usize,
@@ -205,14 +192,7 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
     }
     let space = header.config.space;
     create_out(&args.out)?;
-    let eval = SubnetEvalConfig {
-        finetune_steps: args.finetune_steps,
-        finetune_lr: args.finetune_lr,
-        finetune_batch: args.finetune_batch,
-        val_batches: args.val_batches,
-        val_batch_size: args.val_batch,
-        ..SubnetEvalConfig::default()
-    };
+    let eval = args.scoring.config();
     eval.check()?;
     let problem = SupernetSearchProblem {
         space,

@@ -153,7 +153,15 @@ fn load_source(args: &SimulateArgs) -> anyhow::Result<Source> {
             provenance: Some(provenance),
         });
     }
-    refuse_builtin_only_flags(args)?;
+    args.backend.refuse_builtin_mapping_flags(&[
+        ("--shape", args.shape != ShapeChoice::Criteo),
+        ("--batch", args.batch != MapOptions::default().batch),
+        (
+            "--embedding-bits",
+            args.embedding_bits != MapOptions::default().embedding_bits,
+        ),
+        ("--layernorm", args.layernorm),
+    ])?;
     let backend = args.backend.load(&BuiltinOptions::default())?;
     let genotype = genotype_json(backend.as_ref(), args.genotype.as_deref())?;
     let bits = bits_json(args.bits.as_deref())?;
@@ -180,27 +188,6 @@ fn load_source(args: &SimulateArgs) -> anyhow::Result<Source> {
         mapped: None,
         provenance: Some(backend.provenance().clone()),
     })
-}
-
-/// The mapping flags configure the built-in NASRec mapping; a plugin's genotype carries its own
-/// shapes, so a non-default value would be silently ignored: refuse it instead.
-fn refuse_builtin_only_flags(args: &SimulateArgs) -> anyhow::Result<()> {
-    let set = [
-        ("--shape", args.shape != ShapeChoice::Criteo),
-        ("--batch", args.batch != MapOptions::default().batch),
-        (
-            "--embedding-bits",
-            args.embedding_bits != MapOptions::default().embedding_bits,
-        ),
-        ("--layernorm", args.layernorm),
-    ];
-    if let Some((flag, _)) = set.iter().find(|(_, given)| *given) {
-        anyhow::bail!(
-            "{flag} configures the built-in NASRec mapping; --backend {} takes its model's shapes from the genotype (see `recpim plugins inspect`)",
-            args.backend.backend
-        );
-    }
-    Ok(())
 }
 
 /// Runs `recpim simulate`.

@@ -15,6 +15,7 @@ use recpim_model::data::{
 use recpim_model::genotype::{SearchSpace, NUM_BLOCKS};
 use recpim_model::train::DEFAULT_MIN_LR;
 use recpim_search::nas::sampling::{ConnectionCount, PathStrategy};
+use recpim_search::nas::subnet_eval::SubnetEvalConfig;
 use recpim_search::nas::supernet_training::{
     train_supernet, SupernetRunControl, SupernetTrainConfig,
 };
@@ -44,6 +45,43 @@ pub struct NasDataArgs {
     /// Training occurrences a categorical value needs for its own embedding row.
     #[arg(long, default_value_t = 2)]
     pub min_count: u32,
+}
+
+/// How sub-networks are scored on the supernet's shared weights (`recpim search` and
+/// `recpim rank-study`): optional last-layer fine-tuning, then validation log loss on a bounded
+/// number of batches.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SubnetScoringFlags {
+    /// Fine-tuning steps of a sub-network's last layer before scoring (0 = none; in
+    /// rank-study, 0 = only the rows without fine-tuning).
+    #[arg(long, default_value_t = 500)]
+    pub finetune_steps: u64,
+    /// Peak fine-tuning learning rate.
+    #[arg(long, default_value_t = 0.04)]
+    pub finetune_lr: f64,
+    /// Fine-tuning batch size.
+    #[arg(long, default_value_t = 512)]
+    pub finetune_batch: usize,
+    /// Validation batches per scored sub-network.
+    #[arg(long, default_value_t = 150)]
+    pub val_batches: usize,
+    /// Validation batch size.
+    #[arg(long, default_value_t = 8192)]
+    pub val_batch: usize,
+}
+
+impl SubnetScoringFlags {
+    /// The evaluation configuration (other fields at their defaults).
+    pub fn config(&self) -> SubnetEvalConfig {
+        SubnetEvalConfig {
+            finetune_steps: self.finetune_steps,
+            finetune_lr: self.finetune_lr,
+            finetune_batch: self.finetune_batch,
+            val_batches: self.val_batches,
+            val_batch_size: self.val_batch,
+            ..SubnetEvalConfig::default()
+        }
+    }
 }
 
 impl NasDataArgs {

@@ -232,13 +232,7 @@ impl CtrModel for NetModel {
                 grad_norm: 0.0,
             };
         }
-        let table_rows: Vec<usize> = self
-            .net
-            .tables
-            .first()
-            .map(|g| g.iter().map(|t| t.nrows()).collect())
-            .unwrap_or_default();
-        let sparse = sanitize_rows(&batch.sparse, &table_rows);
+        let sparse = self.net.sanitize_sparse(&batch.sparse);
         let loss = self.net.loss_grads(
             batch.dense.view(),
             sparse.view(),
@@ -263,13 +257,7 @@ impl CtrModel for NetModel {
 
     fn predict_logits(&self, batch: &Batch) -> Array1<f32> {
         assert_batch(&self.net.graph, batch);
-        let table_rows: Vec<usize> = self
-            .net
-            .tables
-            .first()
-            .map(|g| g.iter().map(|t| t.nrows()).collect())
-            .unwrap_or_default();
-        let sparse = sanitize_rows(&batch.sparse, &table_rows);
+        let sparse = self.net.sanitize_sparse(&batch.sparse);
         self.net.logits(batch.dense.view(), sparse.view())
     }
 

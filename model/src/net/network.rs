@@ -8,7 +8,7 @@ use super::params::{init_embedding, init_tensor, real};
 use crate::batch::DataSchema;
 use crate::error::{ModelError, Result};
 use crate::ops::{self, embedding::SparseRowGrad, Real};
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, CowArray, Ix2};
 use rayon::prelude::*;
 
 /// Examples per chunk. The chunking depends only on the batch size (never on the thread count),
@@ -48,6 +48,17 @@ pub fn check_schema(schema: &DataSchema) -> Result<()> {
 }
 
 impl<T: Real> Network<T> {
+    /// `sparse` with every id outside its table mapped to the out-of-vocabulary row 0 (see
+    /// [`super::model::sanitize_rows`]; borrowed when all ids are in range).
+    pub(crate) fn sanitize_sparse<'a>(&self, sparse: &'a Array2<u32>) -> CowArray<'a, u32, Ix2> {
+        let table_rows: Vec<usize> = self
+            .tables
+            .first()
+            .map(|g| g.iter().map(|t| t.nrows()).collect())
+            .unwrap_or_default();
+        super::model::sanitize_rows(sparse, &table_rows)
+    }
+
     /// Seeded initial values (nasrec-spec §1 "Init"): xavier-uniform Linear weights, zero biases,
     /// LayerNorm gain 1 (0.17 in the transformer), xavier-normal embeddings with the row count
     /// floored at [`super::params::EMBEDDING_INIT_MIN_ROWS`] (see `params::init_embedding`).

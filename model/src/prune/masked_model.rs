@@ -11,9 +11,7 @@ use crate::ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
 use crate::error::{ModelError, Result};
 use crate::net::engine::ParamsRef;
 use crate::net::graph::Graph;
-use crate::net::model::{
-    apply_adagrad, assert_batch, grads_squared_norm, sanitize_rows, zero_adagrad_sums,
-};
+use crate::net::model::{apply_adagrad, assert_batch, grads_squared_norm, zero_adagrad_sums};
 use crate::net::network::{batch_logits, batch_loss_grads, check_schema, NetGrads, Network};
 use crate::net::{state_io, NetModel};
 use crate::optim::{adagrad_dense, clip_coefficient, squared_norm};
@@ -185,14 +183,6 @@ impl MaskedModel {
         let net = prune_network(&self.effective_network(), &self.layers, &self.mask)?;
         Ok(NetModel::from_network(format!("{}:pruned", self.name), net))
     }
-
-    fn table_rows(&self) -> Vec<usize> {
-        self.net
-            .tables
-            .first()
-            .map(|g| g.iter().map(|t| t.nrows()).collect())
-            .unwrap_or_default()
-    }
 }
 
 impl CtrModel for MaskedModel {
@@ -204,7 +194,7 @@ impl CtrModel for MaskedModel {
                 grad_norm: 0.0,
             };
         }
-        let sparse = sanitize_rows(&batch.sparse, &self.table_rows());
+        let sparse = self.net.sanitize_sparse(&batch.sparse);
         let (eff, caches) = self.effective();
         let loss = batch_loss_grads(
             &self.net.graph,
@@ -285,7 +275,7 @@ impl CtrModel for MaskedModel {
 
     fn predict_logits(&self, batch: &Batch) -> Array1<f32> {
         assert_batch(&self.net.graph, batch);
-        let sparse = sanitize_rows(&batch.sparse, &self.table_rows());
+        let sparse = self.net.sanitize_sparse(&batch.sparse);
         let (eff, _) = self.effective();
         batch_logits(
             &self.net.graph,

@@ -46,12 +46,7 @@ pub(crate) fn logits_with_plan(net: &Network<f32>, plan: QuantPlan, batch: &Batc
     let dense = plan.quantize_params(&net.dense);
     let mut graph = net.graph.clone();
     graph.quant = Some(Arc::new(plan.with_prequantized_weights()));
-    let table_rows: Vec<usize> = net
-        .tables
-        .first()
-        .map(|g| g.iter().map(|t| t.nrows()).collect())
-        .unwrap_or_default();
-    let sparse = crate::net::model::sanitize_rows(&batch.sparse, &table_rows);
+    let sparse = net.sanitize_sparse(&batch.sparse);
     let params = crate::net::engine::ParamsRef {
         dense: &dense,
         tables: &net.tables,
