@@ -404,9 +404,12 @@ fn a_sweep_with_a_trained_model_adds_ideal_and_hardware_log_losses() {
         ideal[0] < 0.69 && ideal.iter().all(|&l| l == ideal[0]),
         "{ideal:?}"
     );
+    // Lossless ADCs: the same figure up to float rounding. The ideal pass accumulates the
+    // fake-quantized products in f32, the hardware pass gets exact integer sums and rescales
+    // them, so the two differ by f32 accumulation error through the network (5.3e-6 seen).
     for lossless in [0, 1] {
         assert!(
-            (hardware[lossless] - ideal[lossless]).abs() < 1e-6,
+            (hardware[lossless] - ideal[lossless]).abs() < 5e-5,
             "{ideal:?} {hardware:?}"
         );
     }

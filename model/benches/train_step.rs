@@ -8,6 +8,10 @@ use divan::Bencher;
 use recpim_model::net::{build_nasrec, ModelOptions, Supernet};
 use recpim_model::{CtrModel, StepHyper};
 
+/// The allocator of the `recpim` binary, so these figures are what `recpim train` gets.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench_support;
 use bench_support::{batch, genotype, model, schema};
 
@@ -180,22 +184,29 @@ fn main() {
     }
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--profile") {
-        // `--profile SPACE BATCH STEPS`: one configuration on one thread, for `perf record`.
+        // `--profile SPACE BATCH STEPS [THREADS]`: one configuration (default one thread), for
+        // `perf record` and quick A/B runs.
         let space = args.get(i + 1).map_or("xlarge", String::as_str);
         let b: usize = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(256);
         let steps: usize = args.get(i + 3).and_then(|v| v.parse().ok()).unwrap_or(100);
+        let threads: usize = args.get(i + 4).and_then(|v| v.parse().ok()).unwrap_or(1);
         let mut m = model(space);
         let data = batch(b, 1);
-        let p = pool(1);
+        let p = pool(threads);
         let hyper = StepHyper::default();
+        p.install(|| m.train_step(&data, &hyper));
         let c0 = cpu_seconds().unwrap_or(0.0);
+        let w0 = std::time::Instant::now();
         for _ in 0..steps {
             p.install(|| m.train_step(&data, &hyper));
         }
+        let wall = w0.elapsed().as_secs_f64();
         let cpu = cpu_seconds().unwrap_or(0.0) - c0;
+        let samples = (steps * b) as f64;
         println!(
-            "{space} batch {b}: {steps} steps, {:.0} samples/CPU-s",
-            (steps * b) as f64 / cpu.max(1e-9)
+            "{space} batch {b}, {threads} thread(s): {steps} steps, {:.0} samples/s wall, {:.0} samples/CPU-s",
+            samples / wall,
+            samples / cpu.max(1e-9)
         );
         return;
     }

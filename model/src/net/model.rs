@@ -114,17 +114,19 @@ pub(crate) fn zero_adagrad_sums(net: &Network<f32>) -> (Vec<Array2<f32>>, Vec<Ve
 
 /// Sum of squares of every dense and embedding-row gradient (the clip norm's square).
 pub(crate) fn grads_squared_norm(grads: &NetGrads<f32>) -> f64 {
-    let mut sq: f64 = grads
+    // Per-tensor sums in parallel, added in a fixed order (the same bits for any thread count).
+    let dense: Vec<f64> = grads
         .dense
-        .iter()
+        .par_iter()
         .map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[])))
-        .sum();
-    for group in &grads.tables {
-        for f in group {
-            sq += f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>();
-        }
-    }
-    sq
+        .collect();
+    let tables: Vec<f64> = grads
+        .tables
+        .par_iter()
+        .flat_map_iter(|group| group.iter())
+        .map(|f| f.iter().map(|(_, g)| squared_norm(g)).sum::<f64>())
+        .collect();
+    dense.iter().chain(&tables).sum()
 }
 
 /// Adagrad on the network's dense tensors (in parallel, one tensor per task) and on the
@@ -157,19 +159,25 @@ pub(crate) fn apply_adagrad(
                 adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
             }
         });
-    for (g, group) in grads.tables.iter().enumerate() {
-        for (f, rows) in group.iter().enumerate() {
-            adagrad_rows(
-                net.tables[g][f].view_mut(),
-                table_accum[g][f].view_mut(),
-                rows.iter(),
-                hyper.lr,
-                hyper.adagrad_eps,
-                scale,
-                hyper.weight_decay,
-            );
-        }
-    }
+    // One task per embedding table (each touches only its own rows and sums).
+    let jobs: Vec<_> = net
+        .tables
+        .iter_mut()
+        .flatten()
+        .zip(table_accum.iter_mut().flatten())
+        .zip(grads.tables.iter().flatten())
+        .collect();
+    jobs.into_par_iter().for_each(|((table, accum), rows)| {
+        adagrad_rows(
+            table.view_mut(),
+            accum.view_mut(),
+            rows.iter(),
+            hyper.lr,
+            hyper.adagrad_eps,
+            scale,
+            hyper.weight_decay,
+        );
+    });
 }
 
 impl NetModel {

@@ -24,8 +24,9 @@ use super::{linear, Real};
 /// Number of attention heads (reference `NUM_MHA_HEADS`).
 pub const NUM_HEADS: usize = 8;
 
-/// Largest `B * heads * N * N` for which the forward keeps the softmax probabilities for the
-/// backward (6 Mi elements, 24 MiB in f32: a 128-example chunk at N = 64 fits). Beyond it the
+/// Largest `B * heads * N * N` for which the forward keeps the softmax exponentials for the
+/// backward (6 Mi elements, 24 MiB in f32: a 128-example chunk at N = 64 fits; the training
+/// engine's chunks are 64). Beyond it the
 /// backward recomputes them from each row's log-sum-exp, since a buffer that large costs more in
 /// page faults than the exponentials it saves.
 pub const PROBS_KEEP_LIMIT: usize = 6 << 20;
@@ -211,7 +212,7 @@ pub struct AttentionCache<T> {
     /// flattened: the probabilities are recomputed from them (log-sum-exp `max + ln(sum)`)
     /// when they were not kept.
     row_stats: Vec<T>,
-    /// The normalised probabilities `[B, heads, N, N]`, kept when they fit in
+    /// The shifted exponentials `exp(s - max)` `[B, heads, N, N]` (probabilities times their row sum), kept when they fit in
     /// [`PROBS_KEEP_LIMIT`] elements; otherwise the backward recomputes them from `row_stats`.
     probs: Option<Vec<T>>,
     /// Where `probs` goes when the cache is dropped (the thread's pool, `probs_pool::give`;

@@ -9,8 +9,13 @@
 //! time. The AVX2 copy executes the same operations in the same order (no FMA contraction, the
 //! same eight partial sums), only on wider registers, so both give bit-identical results.
 
+use super::attention_head2::{self, as_f32, as_f32_mut};
 use super::kernels::{dot, LANES};
 use super::Real;
+
+fn to_f32<T: Real>(x: T) -> f32 {
+    x.to_f32().unwrap_or(f32::NAN)
+}
 
 /// Shapes of one call: `batch` examples of `items` rows, `heads` heads of `dh` dimensions,
 /// rows `[B*N, heads*dh]` in standard layout.
@@ -29,10 +34,13 @@ impl CoreShape {
 }
 
 /// Forward: writes `ctx [B*N, E]` and each softmax row's statistics into `stats [2, B, heads, N]`
-/// (the row maxima, then the sums of the shifted exponentials: the log-sum-exp is
+/// (the row maxima, or for [`attention_head2`] a shift at least as large, then the sums of the shifted exponentials: the log-sum-exp is
 /// `max + ln(sum)`, taken only when the backward must recompute the probabilities),
-/// and, when `probs` is given (`B * heads * N * N` long, overwritten), the normalised
-/// probabilities `[B, heads, N, N]`.
+/// and, when `probs` is given (`B * heads * N * N` long, overwritten), the shifted exponentials
+/// `exp(s - max)` `[B, heads, N, N]` (the probabilities times their row sum: dividing here
+/// would cost a pass over every row, the backward divides as it reads).
+///
+/// For 2-wide heads in f32 on a CPU with AVX2 + FMA this runs [`attention_head2`].
 pub(crate) fn forward<T: Real>(
     shape: CoreShape,
     scale: T,
@@ -41,6 +49,21 @@ pub(crate) fn forward<T: Real>(
     probs: Option<&mut [T]>,
     ctx: &mut [T],
 ) {
+    if shape.dh == 2 && attention_head2::available() {
+        if let (Some(q), Some(k), Some(v), Some(stats), Some(ctx)) = (
+            as_f32(q),
+            as_f32(k),
+            as_f32(v),
+            as_f32_mut(stats),
+            as_f32_mut(ctx),
+        ) {
+            let probs = probs.and_then(as_f32_mut);
+            if attention_head2::forward(shape, to_f32(scale), (q, k, v), stats, probs, ctx) {
+                return;
+            }
+            unreachable!("attention_head2 is available on this CPU");
+        }
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: `forward_avx2` only requires that the CPU supports AVX2, checked just above.
@@ -62,6 +85,22 @@ pub(crate) fn backward<T: Real>(
     dctx: &[T],
     (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
 ) {
+    if shape.dh == 2 && attention_head2::available() {
+        if let (Some(q32), Some(k32), Some(v32), Some(st), Some(dc)) =
+            (as_f32(q), as_f32(k), as_f32(v), as_f32(stats), as_f32(dctx))
+        {
+            let kept = probs.and_then(as_f32);
+            let (dq32, dk32, dv32) = (as_f32_mut(dq), as_f32_mut(dk), as_f32_mut(dv));
+            if let (Some(dq), Some(dk), Some(dv)) = (dq32, dk32, dv32) {
+                let s = to_f32(scale);
+                if attention_head2::backward(shape, s, (q32, k32, v32), st, kept, dc, (dq, dk, dv))
+                {
+                    return;
+                }
+            }
+            unreachable!("attention_head2 is available on this CPU and T is f32");
+        }
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: `backward_avx2` only requires that the CPU supports AVX2, checked just above.
@@ -172,16 +211,11 @@ fn scores_max2<T: Real>(a0: T, a1: T, k0: &[T], k1: &[T], row: &mut [T]) -> T {
     lane_max(row)
 }
 
-/// Head dim 2: `(sum_j e_j v0_j, sum_j e_j v1_j)` and, when `normalise`, `e_j *= inv`. Three
-/// separate passes over the row: one fused pass was measured slower (the loop vectoriser
-/// turned it into 4-wide code).
+/// Head dim 2: `(sum_j e_j v0_j, sum_j e_j v1_j)`, two separate passes over the row (one fused
+/// pass was measured slower: the loop vectoriser turned it into 4-wide code).
 #[inline(always)]
-fn context2<T: Real>(row: &mut [T], v0: &[T], v1: &[T], inv: T, normalise: bool) -> (T, T) {
-    let sums = (dot(row, v0), dot(row, v1));
-    if normalise {
-        row.iter_mut().for_each(|r| *r = *r * inv);
-    }
-    sums
+fn context2<T: Real>(row: &[T], v0: &[T], v1: &[T]) -> (T, T) {
+    (dot(row, v0), dot(row, v1))
 }
 
 #[inline(always)]
@@ -208,12 +242,11 @@ fn forward_body<T: Real>(
             let off = b * items * emb + h * dh;
             head_major(ks, off, emb, dh, &mut kt);
             head_major(vs, off, emb, dh, &mut vt);
-            // The kept probabilities are computed in place in their final slot (the caller's
+            // The kept exponentials are computed in place in their final slot (the caller's
             // buffer, recycled across steps): one write per element, no zeroing pass.
             let mut block = probs
                 .as_deref_mut()
                 .map(|p| &mut p[(b * heads + h) * items * items..][..items * items]);
-            let keep = block.is_some();
             for i in 0..items {
                 let row: &mut [T] = match block.as_deref_mut() {
                     Some(bl) => &mut bl[i * items..(i + 1) * items],
@@ -228,15 +261,12 @@ fn forward_body<T: Real>(
                 let inv = T::one() / total;
                 let ci = &mut cs[off + i * emb..][..dh];
                 if dh == 2 {
-                    let (c0, c1) = context2(row, &vt[..items], &vt[items..], inv, keep);
+                    let (c0, c1) = context2(row, &vt[..items], &vt[items..]);
                     ci[0] = c0 * inv;
                     ci[1] = c1 * inv;
                 } else {
                     for (d, c) in ci.iter_mut().enumerate() {
                         *c = dot(row, &vt[d * items..(d + 1) * items]) * inv;
-                    }
-                    if keep {
-                        row.iter_mut().for_each(|r| *r = *r * inv);
                     }
                 }
             }
@@ -333,7 +363,15 @@ fn backward_body<T: Real>(
                 let dci = &dcs[off + i * emb..][..dh];
                 let row = (b * heads + h) * n + i;
                 let prob: &[T] = match probs {
-                    Some(kept) => &kept[row * n..(row + 1) * n],
+                    Some(kept) => {
+                        // Kept are the shifted exponentials; the forward divided its context
+                        // sums by the row sum, and so does this product.
+                        let inv = T::one() / stats[batch * heads * n + row];
+                        for (p, &e) in recomputed.iter_mut().zip(&kept[row * n..(row + 1) * n]) {
+                            *p = e * inv;
+                        }
+                        &recomputed
+                    }
                     None => {
                         // Recompute the probabilities from the stored log-sum-exp.
                         scores_max(qi, &kt, scale, &mut recomputed);
@@ -448,6 +486,12 @@ mod tests {
     /// Textbook attention in f64 (softmax of scaled scores, context, and the softmax backward
     /// dS = P (dP - rowsum(dP P)) with dP = dctx V^T), one (example, head) at a time.
     fn reference(shape: CoreShape) -> [Vec<f64>; 4] {
+        reference_with_gain(shape, 1.0)
+    }
+
+    /// [`reference`] with the queries multiplied by `q_gain` (large gains give scores too wide
+    /// for the one-pass softmax shift of `attention_head2`).
+    fn reference_with_gain(shape: CoreShape, q_gain: f32) -> [Vec<f64>; 4] {
         let CoreShape {
             batch,
             items: n,
@@ -458,7 +502,7 @@ mod tests {
         let rows = batch * n * emb;
         let f = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
         let (q, k, v, dc) = (
-            f(random(1, rows)),
+            f(random(1, rows).into_iter().map(|x| x * q_gain).collect()),
             f(random(2, rows)),
             f(random(3, rows)),
             f(random(4, rows)),
@@ -541,6 +585,95 @@ mod tests {
                 assert_eq!(got[2].len(), if keep { 3 * 8 * 19 * 19 } else { 0 });
             }
         }
+    }
+
+    /// Forward + backward through the dispatching entry points (for f32 and 2-wide heads on a
+    /// CPU with AVX2 + FMA, the `attention_head2` kernels).
+    fn run_dispatched(shape: CoreShape, keep: bool, q_gain: f32) -> Outputs {
+        let rows = shape.batch * shape.items * shape.emb();
+        let (q, k, v, dctx) = (
+            random(1, rows)
+                .into_iter()
+                .map(|x| x * q_gain)
+                .collect::<Vec<_>>(),
+            random(2, rows),
+            random(3, rows),
+            random(4, rows),
+        );
+        let scale = 1.0 / (shape.dh as f32).sqrt();
+        let mut stats = vec![0.0; 2 * shape.batch * shape.heads * shape.items];
+        let count = shape.batch * shape.heads * shape.items * shape.items;
+        let mut probs = vec![f32::NAN; if keep { count } else { 0 }];
+        let mut ctx = vec![f32::NAN; rows];
+        let kept = keep.then_some(&mut probs[..]);
+        forward(shape, scale, (&q, &k, &v), &mut stats, kept, &mut ctx);
+        let (mut dq, mut dk, mut dv) =
+            (vec![f32::NAN; rows], vec![f32::NAN; rows], vec![0.0; rows]);
+        let p = keep.then_some(&probs[..]);
+        let grads = (&mut dq[..], &mut dk[..], &mut dv[..]);
+        backward(shape, scale, (&q, &k, &v), &stats, p, &dctx, grads);
+        [ctx, stats, probs, dq, dk, dv]
+    }
+
+    /// The production path for 2-wide heads matches the textbook formulas with N a multiple of
+    /// eight (16, 64), with a tail (5, 19, 48 + 3) and below one register (5), with scores
+    /// narrow enough for the one-pass shift (gain 1: |s| <= 5.7) and too wide for it (gain 12:
+    /// up to 68, the exact row maximum); the kept exponentials and the recomputed ones give the
+    /// same bits, and padded lanes change nothing.
+    #[test]
+    fn two_wide_heads_match_textbook_attention_kept_or_recomputed() {
+        for (items, q_gain) in [5, 16, 19, 51, 64]
+            .into_iter()
+            .flat_map(|n| [(n, 1.0), (n, 12.0)])
+        {
+            let shape = CoreShape {
+                batch: 2,
+                items,
+                heads: 8,
+                dh: 2,
+            };
+            let want = reference_with_gain(shape, q_gain);
+            let kept = run_dispatched(shape, true, q_gain);
+            let recomputed = run_dispatched(shape, false, q_gain);
+            for (got, tag) in [(&kept, "kept"), (&recomputed, "recomputed")] {
+                let tag = format!("N {items} gain {q_gain} {tag}");
+                assert_close(&format!("ctx {tag}"), &got[0], &want[0]);
+                assert_close(&format!("dq {tag}"), &got[3], &want[1]);
+                assert_close(&format!("dk {tag}"), &got[4], &want[2]);
+                assert_close(&format!("dv {tag}"), &got[5], &want[3]);
+            }
+            assert!(kept[2]
+                .iter()
+                .all(|e| e.is_finite() && *e >= 0.0 && *e <= 1.0));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for slot in [0, 1, 3, 4, 5] {
+                assert_eq!(
+                    bits(&kept[slot]),
+                    bits(&recomputed[slot]),
+                    "N {items} slot {slot}"
+                );
+            }
+        }
+    }
+
+    /// A NaN query propagates to its context row instead of being clamped away.
+    #[test]
+    fn nan_scores_propagate() {
+        let shape = CoreShape {
+            batch: 1,
+            items: 9,
+            heads: 8,
+            dh: 2,
+        };
+        let rows = 9 * 16;
+        let mut q = random(1, rows);
+        q[16 * 3] = f32::NAN;
+        let (k, v) = (random(2, rows), random(3, rows));
+        let mut stats = vec![0.0; 2 * 8 * 9];
+        let mut ctx = vec![0.0; rows];
+        forward(shape, 0.5, (&q, &k, &v), &mut stats, None, &mut ctx);
+        assert!(ctx[16 * 3].is_nan() && ctx[16 * 3 + 1].is_nan());
+        assert!(ctx[16 * 4].is_finite());
     }
 
     /// The AVX2 build of the kernels gives the same bits as the baseline build (same

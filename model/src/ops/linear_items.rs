@@ -9,8 +9,10 @@
 //! packed. Per example these products are tiny (`[M,N] x [N,E]`), and a general GEMM spent as
 //! long packing them as multiplying (BENCHMARKS.md, "Training speed"). The weight gradient is
 //! one pass over the batch: `dW[n,:] += x[b,n,e] dy_b^T[e,:]` with `dy_b` transposed once per
-//! example, so each `dW` row stays in registers over the E steps. Other widths, and operands
-//! that are not in standard layout, use one matrixmultiply GEMM per example.
+//! example, so each `dW` row stays in registers over the E steps. Operands that are not in
+//! standard layout are copied into it first (the dense-to-sparse merger's item slices: one
+//! copy costs far less than a packed GEMM per example); other widths use one matrixmultiply
+//! GEMM per example.
 //!
 //! The kernels are compiled for the x86-64 baseline and with AVX2 enabled, chosen at run time;
 //! both execute the same operations in the same order (no FMA contraction), so they agree
@@ -289,6 +291,9 @@ pub fn forward_into<T: Real>(
         );
     }
     if emb == FAST_EMB {
+        // A strided input (e.g. an item slice of a wider tensor) is copied once: far cheaper
+        // than one packed GEMM per example.
+        let x = x.as_standard_layout();
         if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
             let bias: Option<Vec<T>> = b.as_ref().map(|b| b.iter().copied().collect());
             product_batch(
@@ -335,6 +340,7 @@ pub fn forward_add_into<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, mut y: Arra
         (batch, w.ncols(), emb)
     );
     if emb == FAST_EMB {
+        let x = x.as_standard_layout();
         if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
             product_batch(&dense_copy(&w, false), w.ncols(), xs, ys, None, true);
             return;
@@ -381,11 +387,15 @@ pub fn backward<T: Real>(
         w.dim()
     );
     let mut dx = Array3::zeros((batch, items, emb));
-    let fast = if emb == FAST_EMB {
-        x.as_slice().zip(dy.as_slice())
+    let (x_std, dy_std) = if emb == FAST_EMB {
+        (Some(x.as_standard_layout()), Some(dy.as_standard_layout()))
     } else {
-        None
+        (None, None)
     };
+    let fast = x_std
+        .as_ref()
+        .and_then(|x| x.as_slice())
+        .zip(dy_std.as_ref().and_then(|d| d.as_slice()));
     if let (Some((xs, dys)), Some(dxs)) = (fast, dx.as_slice_mut()) {
         // dx_b = W dy_b: the forward kernel with the transposed weight ([M, N] row-major).
         product_batch(&dense_copy(&w, true), items, dys, dxs, None, false);
@@ -469,6 +479,28 @@ mod tests {
             return;
         }
         eprintln!("no AVX2 on this CPU: only the baseline build exists to test");
+    }
+
+    /// An item slice of a wider tensor (strided, as the dense-to-sparse merger passes it) takes
+    /// the fast path through a copy and gives exactly what its contiguous copy gives.
+    #[test]
+    fn strided_items_equal_their_contiguous_copy() {
+        let wide = ndarray::Array3::from_shape_vec((3, 9, FAST_EMB), random(7, 3 * 9 * FAST_EMB))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let x = wide.slice(ndarray::s![.., 2..8, ..]);
+        assert!(!x.is_standard_layout());
+        let owned = x.to_owned();
+        let w = Array2::from_shape_vec((6, 5), random(8, 30)).unwrap_or_else(|e| panic!("{e}"));
+        let b = ndarray::Array1::from(random(9, 5));
+        let strided = forward(x, w.view(), Some(b.view()));
+        let contiguous = forward(owned.view(), w.view(), Some(b.view()));
+        assert_eq!(strided, contiguous);
+        let dy = ndarray::Array3::from_shape_vec((3, 5, FAST_EMB), random(10, 3 * 5 * FAST_EMB))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (mut dw1, mut dw2) = (Array2::zeros((6, 5)), Array2::zeros((6, 5)));
+        let dx1 = backward(x, w.view(), dy.view(), dw1.view_mut(), None);
+        let dx2 = backward(owned.view(), w.view(), dy.view(), dw2.view_mut(), None);
+        assert_eq!((dx1, dw1), (dx2, dw2));
     }
 
     /// The kernels against the definition, in f64, with every block shape (N odd, M with a

@@ -1,0 +1,487 @@
+//! The attention core for NASRec's 2-wide heads (E = 16, 8 heads) in AVX2 + FMA intrinsics, f32.
+//!
+//! A score is only two multiply-adds, so the cost is the softmax: per (example, head, query row)
+//! the N scores are produced and consumed eight keys per register in ONE pass (scores,
+//! exponentials, their sum and both context sums), shifting by the Cauchy-Schwarz bound
+//! `|q| max_j |k_j|` instead of the row maximum whenever that bound is small enough to be safe
+//! (the softmax is the same for any shift; the exact maximum needs a second pass). The portable
+//! core ([`super::attention_core`]) needs six passes. The backward recomputes or reloads the
+//! row's exponentials and runs two fused passes (dP, dV, the weighted sum; then dS, dK, dQ).
+//!
+//! Keys are padded to a multiple of eight: padded keys and values are zero and the padded lanes'
+//! exponentials are masked to exactly zero, so they change no sum. Kept exponentials use the
+//! caller's unpadded `[B, heads, N, N]` layout (masked loads and stores on the last chunk).
+//!
+//! Results differ from the portable core by float reassociation and FMA rounding only (a few ulp;
+//! tested against the f64 textbook formulas), and are the same bits for any thread count. They do
+//! depend on the CPU having AVX2 + FMA, as the matrixmultiply GEMMs already do.
+
+use std::any::TypeId;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::attention_core::CoreShape;
+
+/// Largest `|q| scale max_j |k_j|` for which the forward shifts a softmax row by that bound
+/// instead of its exact maximum: the smallest exponential is then `e^-60`, far from f32's
+/// underflow at `e^-87`.
+const SHIFT_BOUND_MAX: f32 = 30.0;
+
+/// True when this CPU can run the kernels of this module.
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `s` as an f32 slice when `T` is f32 (the production element type), else `None`.
+pub(crate) fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        // SAFETY: `T` is `f32` (same type id), so the pointer, length and lifetime carry over.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
+}
+
+/// Mutable counterpart of [`as_f32`].
+pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        // SAFETY: as in `as_f32`; the borrow is moved into the returned slice.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
+}
+
+/// Forward for `shape.dh == 2` (see [`super::attention_core::forward`] for the buffers; `probs`,
+/// when given, receives each row's shifted exponentials `exp(s - max)`, not yet divided by the
+/// row sum). Returns false, doing nothing, when this CPU lacks AVX2 or FMA.
+pub(crate) fn forward(
+    shape: CoreShape,
+    scale: f32,
+    qkv: (&[f32], &[f32], &[f32]),
+    stats: &mut [f32],
+    probs: Option<&mut [f32]>,
+    ctx: &mut [f32],
+) -> bool {
+    assert_eq!(shape.dh, 2, "attention_head2: head width {}", shape.dh);
+    check_lengths(shape, qkv, stats.len(), probs.as_deref().map(<[f32]>::len));
+    assert_eq!(ctx.len(), rows_len(shape), "attention_head2: ctx length");
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 and FMA are present (checked just above); lengths checked above.
+        unsafe { forward_avx2(shape, scale, qkv, stats, probs, ctx) };
+        return true;
+    }
+    false
+}
+
+/// Backward for `shape.dh == 2`: from `dctx` writes `dq`, `dk`, `dv` (overwritten). `probs` must
+/// be what [`forward`] kept (the shifted exponentials) or `None` to recompute them from `stats`.
+/// Returns false, doing nothing, when this CPU lacks AVX2 or FMA.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    shape: CoreShape,
+    scale: f32,
+    qkv: (&[f32], &[f32], &[f32]),
+    stats: &[f32],
+    probs: Option<&[f32]>,
+    dctx: &[f32],
+    grads: (&mut [f32], &mut [f32], &mut [f32]),
+) -> bool {
+    assert_eq!(shape.dh, 2, "attention_head2: head width {}", shape.dh);
+    check_lengths(shape, qkv, stats.len(), probs.map(<[f32]>::len));
+    let rows = rows_len(shape);
+    assert!(
+        dctx.len() == rows
+            && grads.0.len() == rows
+            && grads.1.len() == rows
+            && grads.2.len() == rows,
+        "attention_head2: gradient lengths"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 and FMA are present (checked just above); lengths checked above.
+        unsafe { backward_avx2(shape, scale, qkv, stats, probs, dctx, grads) };
+        return true;
+    }
+    false
+}
+
+fn rows_len(shape: CoreShape) -> usize {
+    shape.batch * shape.items * shape.heads * shape.dh
+}
+
+fn check_lengths(
+    shape: CoreShape,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    stats_len: usize,
+    probs_len: Option<usize>,
+) {
+    let rows = rows_len(shape);
+    assert!(
+        q.len() == rows && k.len() == rows && v.len() == rows,
+        "attention_head2: q/k/v lengths"
+    );
+    let row_count = shape.batch * shape.heads * shape.items;
+    assert_eq!(stats_len, 2 * row_count, "attention_head2: stats length");
+    if let Some(len) = probs_len {
+        assert_eq!(
+            len,
+            row_count * shape.items,
+            "attention_head2: probs length"
+        );
+    }
+}
+
+/// Per-call scratch: head-major keys and values of one example (`[E, n8]`, zero-padded), their
+/// gradients, and one row of scores / probabilities / dP.
+#[cfg(target_arch = "x86_64")]
+struct Scratch {
+    n8: usize,
+    kt: Vec<f32>,
+    vt: Vec<f32>,
+    dkt: Vec<f32>,
+    dvt: Vec<f32>,
+    row: Vec<f32>,
+    drow: Vec<f32>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Scratch {
+    fn new(shape: CoreShape) -> Self {
+        let n8 = shape.items.div_ceil(8) * 8;
+        let emb = shape.heads * shape.dh;
+        Scratch {
+            n8,
+            kt: vec![0.0; emb * n8],
+            vt: vec![0.0; emb * n8],
+            dkt: vec![0.0; emb * n8],
+            dvt: vec![0.0; emb * n8],
+            row: vec![0.0; n8],
+            drow: vec![0.0; n8],
+        }
+    }
+
+    /// Transposes example `b`'s `[N, E]` rows of `src` into `dst [E, n8]` (padding stays zero).
+    fn transpose_in(&self, src: &[f32], b: usize, items: usize, emb: usize, dst: &mut [f32]) {
+        let block = &src[b * items * emb..(b + 1) * items * emb];
+        for (j, row) in block.chunks_exact(emb).enumerate() {
+            for (d, &x) in row.iter().enumerate() {
+                dst[d * self.n8 + j] = x;
+            }
+        }
+    }
+
+    /// Writes `src [E, n8]` back as example `b`'s `[N, E]` rows of `dst`.
+    fn transpose_out(&self, src: &[f32], b: usize, items: usize, emb: usize, dst: &mut [f32]) {
+        let block = &mut dst[b * items * emb..(b + 1) * items * emb];
+        for (j, row) in block.chunks_exact_mut(emb).enumerate() {
+            for (d, x) in row.iter_mut().enumerate() {
+                *x = src[d * self.n8 + j];
+            }
+        }
+    }
+}
+
+/// Lanes `< rem` set (all lanes when `rem == 8`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lane_mask(rem: usize) -> __m256i {
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(rem as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hsum(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55)))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hmax(v: __m256) -> f32 {
+    let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 0x55)))
+}
+
+/// Eight lanes of `e^x`: the algorithm of [`super::exp_f32`] (Cody-Waite reduction by ln 2,
+/// degree-7 Taylor polynomial, `2^n` in the exponent bits, inputs clamped to [-87, 88]) with
+/// fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp8(x: __m256) -> __m256 {
+    // Operand order keeps NaN: max/min return their second operand when either is NaN.
+    let x = _mm256_min_ps(
+        _mm256_set1_ps(88.0),
+        _mm256_max_ps(_mm256_set1_ps(-87.0), x),
+    );
+    exp8_unclamped(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn exp8_unclamped(x: __m256) -> __m256 {
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let n = _mm256_round_ps(
+        _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+    );
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+    let mut p = _mm256_set1_ps(1.0 / 5040.0);
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    let biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)))
+}
+
+/// [`exp8`] for inputs known to lie in [-87, 88] (no clamping; the single-pass softmax's
+/// `s - bound` lies in [-2 SHIFT_BOUND_MAX, 0] up to rounding).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn exp8_in_range(x: __m256) -> __m256 {
+    exp8_unclamped(x)
+}
+
+/// The scores of one query row against the head's keys: `a0 k0 + a1 k1` (a = scaled query).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn scores8(a0: __m256, a1: __m256, k0: *const f32, k1: *const f32) -> __m256 {
+    _mm256_fmadd_ps(
+        a1,
+        _mm256_loadu_ps(k1),
+        _mm256_mul_ps(a0, _mm256_loadu_ps(k0)),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn forward_avx2(
+    shape: CoreShape,
+    scale: f32,
+    (qs, ks, vs): (&[f32], &[f32], &[f32]),
+    stats: &mut [f32],
+    mut probs: Option<&mut [f32]>,
+    ctx: &mut [f32],
+) {
+    let CoreShape {
+        batch,
+        items: n,
+        heads,
+        ..
+    } = shape;
+    let emb = 2 * heads;
+    let mut s = Scratch::new(shape);
+    let n8 = s.n8;
+    let chunks = n8 / 8;
+    if chunks == 0 {
+        return;
+    }
+    let rem = n - (chunks - 1) * 8;
+    let tail = lane_mask(rem);
+    let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
+    let row_count = batch * heads * n;
+    let mut kt = std::mem::take(&mut s.kt);
+    let mut vt = std::mem::take(&mut s.vt);
+    for b in 0..batch {
+        s.transpose_in(ks, b, n, emb, &mut kt);
+        s.transpose_in(vs, b, n, emb, &mut vt);
+        for h in 0..heads {
+            let k0 = kt[2 * h * n8..].as_ptr();
+            let k1 = kt[(2 * h + 1) * n8..].as_ptr();
+            let v0 = vt[2 * h * n8..].as_ptr();
+            let v1 = vt[(2 * h + 1) * n8..].as_ptr();
+            let key_norm_max = kt[2 * h * n8..][..n]
+                .iter()
+                .zip(&kt[(2 * h + 1) * n8..][..n])
+                .map(|(x0, x1)| (x0 * x0 + x1 * x1).sqrt())
+                .fold(0.0f32, f32::max);
+            for i in 0..n {
+                let q = &qs[(b * n + i) * emb + 2 * h..][..2];
+                let (q0, q1) = (q[0] * scale, q[1] * scale);
+                let (a0, a1) = (_mm256_set1_ps(q0), _mm256_set1_ps(q1));
+                let stat = (b * heads + h) * n + i;
+                let kept = probs.as_deref_mut().map(|p| p[stat * n..].as_mut_ptr());
+                // The softmax shift: |s_j| <= |a| max_j |k_j| (Cauchy-Schwarz) bounds every
+                // score, so that bound is a safe shift as long as it is small enough that no
+                // exponential of `s - bound >= -2 bound` underflows; then one pass suffices.
+                // Otherwise (or with a NaN/inf) the exact row maximum, from a first pass.
+                let bound = (q0 * q0 + q1 * q1).sqrt() * key_norm_max;
+                let (shift, unclamped) = if bound <= SHIFT_BOUND_MAX {
+                    (bound, true)
+                } else {
+                    let mut vmax = neg_inf;
+                    for c in 0..chunks {
+                        let mut sc = scores8(a0, a1, k0.add(8 * c), k1.add(8 * c));
+                        if c + 1 == chunks {
+                            sc = _mm256_blendv_ps(neg_inf, sc, _mm256_castsi256_ps(tail));
+                        }
+                        vmax = _mm256_max_ps(vmax, sc);
+                    }
+                    (hmax(vmax), false)
+                };
+                // Exponentials, their sum and both context sums; kept exponentials stored.
+                let vshift = _mm256_set1_ps(shift);
+                let (mut sum, mut c0, mut c1) = (
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                );
+                for c in 0..chunks {
+                    let x = _mm256_sub_ps(scores8(a0, a1, k0.add(8 * c), k1.add(8 * c)), vshift);
+                    let mut e = if unclamped { exp8_in_range(x) } else { exp8(x) };
+                    if c + 1 == chunks {
+                        e = _mm256_and_ps(e, _mm256_castsi256_ps(tail));
+                    }
+                    sum = _mm256_add_ps(sum, e);
+                    c0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v0.add(8 * c)), c0);
+                    c1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v1.add(8 * c)), c1);
+                    if let Some(dst) = kept {
+                        if c + 1 == chunks {
+                            _mm256_maskstore_ps(dst.add(8 * c), tail, e);
+                        } else {
+                            _mm256_storeu_ps(dst.add(8 * c), e);
+                        }
+                    }
+                }
+                let total = hsum(sum);
+                stats[stat] = shift;
+                stats[row_count + stat] = total;
+                let inv = 1.0 / total;
+                let out = &mut ctx[(b * n + i) * emb + 2 * h..][..2];
+                out[0] = hsum(c0) * inv;
+                out[1] = hsum(c1) * inv;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn backward_avx2(
+    shape: CoreShape,
+    scale: f32,
+    (qs, ks, vs): (&[f32], &[f32], &[f32]),
+    stats: &[f32],
+    probs: Option<&[f32]>,
+    dcs: &[f32],
+    (dqs, dks, dvs): (&mut [f32], &mut [f32], &mut [f32]),
+) {
+    let CoreShape {
+        batch,
+        items: n,
+        heads,
+        ..
+    } = shape;
+    let emb = 2 * heads;
+    let mut s = Scratch::new(shape);
+    let n8 = s.n8;
+    let chunks = n8 / 8;
+    if chunks == 0 {
+        return;
+    }
+    let rem = n - (chunks - 1) * 8;
+    let tail = lane_mask(rem);
+    let tail_ps = _mm256_castsi256_ps(tail);
+    let row_count = batch * heads * n;
+    let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
+    let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));
+    let vscale = _mm256_set1_ps(scale);
+    for b in 0..batch {
+        s.transpose_in(ks, b, n, emb, &mut kt);
+        s.transpose_in(vs, b, n, emb, &mut vt);
+        dkt.iter_mut().chain(dvt.iter_mut()).for_each(|g| *g = 0.0);
+        for h in 0..heads {
+            let k0 = kt[2 * h * n8..].as_ptr();
+            let k1 = kt[(2 * h + 1) * n8..].as_ptr();
+            let v0 = vt[2 * h * n8..].as_ptr();
+            let v1 = vt[(2 * h + 1) * n8..].as_ptr();
+            let dk0 = dkt[2 * h * n8..].as_mut_ptr();
+            let dk1 = dkt[(2 * h + 1) * n8..].as_mut_ptr();
+            let dv0 = dvt[2 * h * n8..].as_mut_ptr();
+            let dv1 = dvt[(2 * h + 1) * n8..].as_mut_ptr();
+            for i in 0..n {
+                let at = (b * n + i) * emb + 2 * h;
+                let (q0, q1) = (qs[at], qs[at + 1]);
+                let (dc0, dc1) = (_mm256_set1_ps(dcs[at]), _mm256_set1_ps(dcs[at + 1]));
+                let stat = (b * heads + h) * n + i;
+                let inv = _mm256_set1_ps(1.0 / stats[row_count + stat]);
+                let shift = _mm256_set1_ps(stats[stat]);
+                let (a0, a1) = (_mm256_set1_ps(q0 * scale), _mm256_set1_ps(q1 * scale));
+                let kept = probs.map(|p| p[stat * n..].as_ptr());
+                let (prow, dprow) = (s.row.as_mut_ptr(), s.drow.as_mut_ptr());
+                // Pass A: probabilities (reloaded, or recomputed exactly as the forward made
+                // them), dP = dctx V^T, dV += P^T dctx, and <P, dP>.
+                let mut weighted = _mm256_setzero_ps();
+                for c in 0..chunks {
+                    let last = c + 1 == chunks;
+                    let e = match kept {
+                        Some(src) if last => _mm256_maskload_ps(src.add(8 * c), tail),
+                        Some(src) => _mm256_loadu_ps(src.add(8 * c)),
+                        None => {
+                            let sc = scores8(a0, a1, k0.add(8 * c), k1.add(8 * c));
+                            let e = exp8(_mm256_sub_ps(sc, shift));
+                            if last {
+                                _mm256_and_ps(e, tail_ps)
+                            } else {
+                                e
+                            }
+                        }
+                    };
+                    let p = _mm256_mul_ps(e, inv);
+                    _mm256_storeu_ps(prow.add(8 * c), p);
+                    let dp = _mm256_fmadd_ps(
+                        dc1,
+                        _mm256_loadu_ps(v1.add(8 * c)),
+                        _mm256_mul_ps(dc0, _mm256_loadu_ps(v0.add(8 * c))),
+                    );
+                    _mm256_storeu_ps(dprow.add(8 * c), dp);
+                    let g0 = dv0.add(8 * c);
+                    _mm256_storeu_ps(g0, _mm256_fmadd_ps(dc0, p, _mm256_loadu_ps(g0)));
+                    let g1 = dv1.add(8 * c);
+                    _mm256_storeu_ps(g1, _mm256_fmadd_ps(dc1, p, _mm256_loadu_ps(g1)));
+                    weighted = _mm256_fmadd_ps(p, dp, weighted);
+                }
+                let weighted = _mm256_set1_ps(hsum(weighted));
+                // Pass B: dS = scale P (dP - <P, dP>), dK += dS^T q, dq = dS K.
+                let (vq0, vq1) = (_mm256_set1_ps(q0), _mm256_set1_ps(q1));
+                let (mut g0, mut g1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                for c in 0..chunks {
+                    let p = _mm256_loadu_ps(prow.add(8 * c));
+                    let dp = _mm256_loadu_ps(dprow.add(8 * c));
+                    let ds = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_sub_ps(dp, weighted)), vscale);
+                    let d0 = dk0.add(8 * c);
+                    _mm256_storeu_ps(d0, _mm256_fmadd_ps(vq0, ds, _mm256_loadu_ps(d0)));
+                    let d1 = dk1.add(8 * c);
+                    _mm256_storeu_ps(d1, _mm256_fmadd_ps(vq1, ds, _mm256_loadu_ps(d1)));
+                    g0 = _mm256_fmadd_ps(ds, _mm256_loadu_ps(k0.add(8 * c)), g0);
+                    g1 = _mm256_fmadd_ps(ds, _mm256_loadu_ps(k1.add(8 * c)), g1);
+                }
+                dqs[at] = hsum(g0);
+                dqs[at + 1] = hsum(g1);
+            }
+        }
+        s.transpose_out(&dkt, b, n, emb, dks);
+        s.transpose_out(&dvt, b, n, emb, dvs);
+    }
+}
