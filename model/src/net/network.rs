@@ -12,10 +12,10 @@ use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, CowArray, Ix2};
 use rayon::prelude::*;
 
 /// Examples per chunk. The chunking depends only on the batch size (never on the thread count),
-/// which is what makes 1 and 2 threads give identical bits. 64 rather than 128: a Criteo-Full
-/// chunk's kept attention exponentials (8 + 4.5 MiB) then stay in the shared L3 with two
-/// threads (+3% samples/s on 2 cores, BENCHMARKS.md).
-pub const CHUNK_ROWS: usize = 64;
+/// which is what makes 1 and 2 threads give identical bits. (64 was measured too: the same for
+/// Criteo-Full, 3-5% slower for Criteo-Small, whose GEMMs then repack their weights twice as
+/// often; BENCHMARKS.md.)
+pub const CHUNK_ROWS: usize = 128;
 
 /// Parameter values of a network.
 #[derive(Debug, Clone, PartialEq)]

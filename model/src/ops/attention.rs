@@ -25,8 +25,8 @@ use super::{linear, Real};
 pub const NUM_HEADS: usize = 8;
 
 /// Largest `B * heads * N * N` for which the forward keeps the softmax exponentials for the
-/// backward (6 Mi elements, 24 MiB in f32: a 128-example chunk at N = 64 fits; the training
-/// engine's chunks are 64). Beyond it the
+/// backward (6 Mi elements, 24 MiB in f32: a 128-example chunk at N = 64, the training
+/// engine's chunk, fits). Beyond it the
 /// backward recomputes them from each row's log-sum-exp, since a buffer that large costs more in
 /// page faults than the exponentials it saves.
 pub const PROBS_KEEP_LIMIT: usize = 6 << 20;

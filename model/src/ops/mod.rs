@@ -29,7 +29,7 @@
 //!   `forward(x, &AttentionParams, eps) -> (y, AttentionCache)`,
 //!   `backward(&cache, &params, dy, &mut AttentionGrads) -> dx`; `AttentionWeights` owns a set
 //!   (`init(emb, rng)`, `zeros(emb)`, `.params()`, `.grads()`). The cache keeps the softmax
-//!   exponentials up to `PROBS_KEEP_LIMIT` elements (shard large batches, e.g. 64 examples,
+//!   exponentials up to `PROBS_KEEP_LIMIT` elements (shard large batches, e.g. 128 examples,
 //!   to stay under it), else the backward recomputes them.
 //! - [`init`]: xavier initialisers, LayerNorm parameters, `LN_EPS`, `TRANSFORMER_LN_GAIN`.
 //! - [`exp_f32`] / [`Real::exp_inplace`]: the vectorisable exponential of the softmax.
