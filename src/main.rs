@@ -5,11 +5,6 @@
 
 mod cli;
 
-/// Training allocates and frees every operator output each step; mimalloc reuses those blocks
-/// without handing pages back to the kernel (BENCHMARKS.md, "Model training speed").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

@@ -8,10 +8,6 @@ use divan::Bencher;
 use recpim_model::net::{build_nasrec, ModelOptions, Supernet};
 use recpim_model::{CtrModel, StepHyper};
 
-/// The allocator of the `recpim` binary, so these figures are what `recpim train` gets.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod bench_support;
 use bench_support::{batch, genotype, model, schema};
 
