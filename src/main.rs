@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", cli::error_report::error_message(&error));
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

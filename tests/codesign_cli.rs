@@ -295,6 +295,14 @@ fn bad_input_exits_2_naming_the_problem() {
     let output = tiny_run(&out, &["--max-area-mm2=-1"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-area-mm2"));
+
+    // A missing space file: named, with the system's reason once (not once per error layer).
+    let missing = dir.path().join("absent.toml");
+    let output = tiny_run(&out, &["--space", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("absent.toml"), "{stderr}");
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod backend_arg;
 pub mod codesign;
 pub mod compare;
 pub mod data;
+pub mod error_report;
 pub mod flops;
 pub mod merge;
 pub mod mvm;
