@@ -134,11 +134,18 @@ fn check_lengths(
     }
 }
 
-/// Per-call scratch: head-major keys and values of one example (`[E, n8]`, zero-padded), their
-/// gradients, and one row of scores / probabilities / dP.
+/// Per-call geometry and scratch: keys padded to `n8 = 8 * chunks`, the last chunk holding
+/// `tail_lanes` real keys; head-major keys and values of one example (`[E, n8]`, zero-padded),
+/// their gradients, and one row of scores / probabilities / dP.
 #[cfg(target_arch = "x86_64")]
 struct Scratch {
     n8: usize,
+    chunks: usize,
+    tail_lanes: usize,
+    /// `E = heads * 2`.
+    emb: usize,
+    /// Softmax rows of the call, `B * heads * N` (the offset of the sums in `stats`).
+    row_count: usize,
     kt: Vec<f32>,
     vt: Vec<f32>,
     dkt: Vec<f32>,
@@ -150,10 +157,15 @@ struct Scratch {
 #[cfg(target_arch = "x86_64")]
 impl Scratch {
     fn new(shape: CoreShape) -> Self {
-        let n8 = shape.items.div_ceil(8) * 8;
+        let chunks = shape.items.div_ceil(8);
+        let n8 = chunks * 8;
         let emb = shape.heads * shape.dh;
         Scratch {
             n8,
+            chunks,
+            tail_lanes: (shape.items + 8).saturating_sub(n8),
+            emb,
+            row_count: shape.batch * shape.heads * shape.items,
             kt: vec![0.0; emb * n8],
             vt: vec![0.0; emb * n8],
             dkt: vec![0.0; emb * n8],
@@ -289,17 +301,13 @@ unsafe fn forward_avx2(
         heads,
         ..
     } = shape;
-    let emb = 2 * heads;
     let mut s = Scratch::new(shape);
-    let n8 = s.n8;
-    let chunks = n8 / 8;
+    let (n8, chunks, emb, row_count) = (s.n8, s.chunks, s.emb, s.row_count);
     if chunks == 0 {
         return;
     }
-    let rem = n - (chunks - 1) * 8;
-    let tail = lane_mask(rem);
+    let tail = lane_mask(s.tail_lanes);
     let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
-    let row_count = batch * heads * n;
     let mut kt = std::mem::take(&mut s.kt);
     let mut vt = std::mem::take(&mut s.vt);
     for b in 0..batch {
@@ -393,17 +401,13 @@ unsafe fn backward_avx2(
         heads,
         ..
     } = shape;
-    let emb = 2 * heads;
     let mut s = Scratch::new(shape);
-    let n8 = s.n8;
-    let chunks = n8 / 8;
+    let (n8, chunks, emb, row_count) = (s.n8, s.chunks, s.emb, s.row_count);
     if chunks == 0 {
         return;
     }
-    let rem = n - (chunks - 1) * 8;
-    let tail = lane_mask(rem);
+    let tail = lane_mask(s.tail_lanes);
     let tail_ps = _mm256_castsi256_ps(tail);
-    let row_count = batch * heads * n;
     let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
     let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));
     let vscale = _mm256_set1_ps(scale);
