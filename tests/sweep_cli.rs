@@ -406,10 +406,12 @@ fn a_sweep_with_a_trained_model_adds_ideal_and_hardware_log_losses() {
     );
     // Lossless ADCs: the same figure up to float rounding. The ideal pass accumulates the
     // fake-quantized products in f32, the hardware pass gets exact integer sums and rescales
-    // them, so the two differ by f32 accumulation error through the network (5.3e-6 seen).
+    // them; where the f32 error moves a value across a rounding boundary of the next layer's
+    // activation quantizer, that activation's code differs by one step. Seen: 5.3e-6 and
+    // 1.25e-4 with two summation orders of the item-axis kernels, against 1e21 for the 3-bit ADC.
     for lossless in [0, 1] {
         assert!(
-            (hardware[lossless] - ideal[lossless]).abs() < 5e-5,
+            (hardware[lossless] - ideal[lossless]).abs() < 1e-3,
             "{ideal:?} {hardware:?}"
         );
     }
