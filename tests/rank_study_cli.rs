@@ -1,6 +1,7 @@
 //! `recpim rank-study` end to end (real binary, tiny budgets): one row per strategy and
 //! fine-tuning setting with correlations in [-1, 1] and p-values in [0, 1], per-sub-network
-//! figures, and a bad strategy exits 2 naming it.
+//! figures, a study without operator balancing, `--standalone-seed` retrains the same
+//! sub-networks with another seed, and a bad strategy exits 2 naming it.
 
 use std::process::Command;
 
@@ -92,4 +93,125 @@ fn unknown_strategy_exits_2_and_names_it() {
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("--strategies best-op"), "{err}");
+}
+
+#[test]
+fn rank_study_runs_without_operator_balancing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rank");
+    let run = Command::new(env!("CARGO_BIN_EXE_recpim"))
+        .args([
+            "rank-study",
+            "--synthetic-rows",
+            "1500",
+            "--max-table-rows",
+            "40",
+            "--blocks",
+            "2",
+            "--steps",
+            "4",
+            "--batch",
+            "64",
+            "--no-operator-balancing",
+            "--strategies",
+            "single-op-any-conn",
+            "--subnets",
+            "4",
+            "--finetune-steps",
+            "2",
+            "--finetune-batch",
+            "64",
+            "--val-batches",
+            "1",
+            "--val-batch",
+            "100",
+            "--standalone-batch",
+            "256",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("rank_study.md")).unwrap();
+    assert!(md.contains("operator balancing off"), "{md}");
+    assert!(md.contains("| single-op-any-conn | 2 | 4 |"), "{md}");
+    let subnets = std::fs::read_to_string(out.join("subnets.csv")).unwrap();
+    assert_eq!(subnets.lines().count(), 5, "{subnets}");
+}
+
+#[test]
+fn standalone_seed_retrains_the_same_subnetworks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "rank-study",
+            "--synthetic-rows",
+            "1500",
+            "--max-table-rows",
+            "40",
+            "--blocks",
+            "1",
+            "--steps",
+            "2",
+            "--batch",
+            "64",
+            "--strategies",
+            "single-op-any-conn",
+            "--subnets",
+            "3",
+            "--finetune-steps",
+            "0",
+            "--val-batches",
+            "1",
+            "--val-batch",
+            "100",
+            "--standalone-batch",
+            "256",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let status = Command::new(env!("CARGO_BIN_EXE_recpim"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let csv = std::fs::read_to_string(out.join("subnets.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                (
+                    cells[1].to_string(),
+                    cells[3].to_string(),
+                    cells[4].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let base = run("base", &[]);
+    let same = run("same", &["--standalone-seed", "0"]);
+    let other = run("other", &["--standalone-seed", "1"]);
+    assert_eq!(base, same, "--standalone-seed defaults to --seed");
+    for ((a, b), c) in base.iter().zip(&other).zip(&same) {
+        assert_eq!(a.0, b.0, "the same sub-networks");
+        assert_eq!(a.2, b.2, "the same supernet predictions");
+        assert_eq!(a.1, c.1);
+    }
+    assert!(
+        base.iter().zip(&other).any(|(a, b)| a.1 != b.1),
+        "another standalone seed changes the ground truth: {base:?} {other:?}"
+    );
 }

@@ -1,7 +1,8 @@
 //! `recpim search` end to end (real binary, tiny budgets): the outputs exist and agree with each
 //! other (history CSV, best genotype in the reference JSON, top-k table), a search paused after a
-//! generation and resumed writes the same bytes as an uninterrupted one, and a supernet trained
-//! on other data is refused.
+//! generation and resumed writes the same bytes as an uninterrupted one, a supernet trained
+//! on other data is refused, and the supernet's operator-balancing setting is used (a
+//! contradicting `--no-operator-balancing` is refused).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -169,4 +170,82 @@ fn recpim_genotype(path: &Path) -> (String, String) {
     let summary = std::fs::read_to_string(path.with_file_name("summary.json")).unwrap();
     let s: serde_json::Value = serde_json::from_str(&summary).unwrap();
     (s["final_hash"].as_str().unwrap().to_string(), text)
+}
+
+fn train_supernet(out: &Path, extra: &[&str]) {
+    let mut args = vec!["supernet", "train"];
+    args.extend_from_slice(DATA);
+    args.extend_from_slice(&[
+        "--blocks",
+        "2",
+        "--steps",
+        "4",
+        "--batch",
+        "64",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    args.extend_from_slice(extra);
+    ok(&recpim(&args));
+}
+
+#[test]
+fn search_uses_the_supernets_operator_balancing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (unbalanced, balanced) = (tmp.path().join("unbalanced"), tmp.path().join("balanced"));
+    train_supernet(&unbalanced, &["--no-operator-balancing"]);
+    train_supernet(&balanced, &[]);
+
+    // An unbalanced supernet searched with the flag: scored and retrained unbalanced.
+    let with_flag = tmp.path().join("with_flag");
+    ok(&search(
+        &unbalanced.join("supernet.ckpt"),
+        &with_flag,
+        &["--no-operator-balancing"],
+    ));
+    let summary = std::fs::read_to_string(with_flag.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("\"operator_balancing\": false"),
+        "{summary}"
+    );
+    let report = std::fs::read_to_string(with_flag.join("report.md")).unwrap();
+    assert!(report.contains("no operator balancing"), "{report}");
+
+    // Without the flag the checkpoint's setting still applies: the same results.
+    let without_flag = tmp.path().join("without_flag");
+    ok(&search(
+        &unbalanced.join("supernet.ckpt"),
+        &without_flag,
+        &[],
+    ));
+    for f in ["history.csv", "topk.csv", "summary.json"] {
+        assert!(
+            std::fs::read(with_flag.join(f)).unwrap()
+                == std::fs::read(without_flag.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+
+    // The flag against a balanced supernet is a clear error naming it.
+    let refused = search(
+        &balanced.join("supernet.ckpt"),
+        &tmp.path().join("refused"),
+        &["--no-operator-balancing"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--no-operator-balancing") && err.contains("trained with"),
+        "{err}"
+    );
+    let summary = {
+        let out = tmp.path().join("balanced_search");
+        ok(&search(&balanced.join("supernet.ckpt"), &out, &[]));
+        std::fs::read_to_string(out.join("summary.json")).unwrap()
+    };
+    assert!(
+        summary.contains("\"operator_balancing\": true"),
+        "{summary}"
+    );
 }

@@ -1,6 +1,7 @@
 //! `recpim supernet train` end to end (real binary, tiny budgets): a run paused mid-way, or
 //! killed, and resumed writes the same bytes as an uninterrupted run, 1 and 2 threads agree,
-//! and bad flags exit 2 naming the flag.
+//! bad flags exit 2 naming the flag, and `--no-operator-balancing` is recorded and must match
+//! on `--resume`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -163,4 +164,68 @@ fn bad_flags_exit_2_and_name_the_flag() {
     let out = recpim(TINY, &["--out", out_dir.to_str().unwrap(), "--resume"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn no_operator_balancing_is_recorded_and_must_match_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, parts, balanced) = (
+        tmp.path().join("whole"),
+        tmp.path().join("parts"),
+        tmp.path().join("balanced"),
+    );
+    let mut args: Vec<&str> = TINY.to_vec();
+    args.push("--no-operator-balancing");
+    let out = recpim(&args, &["--out", whole.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = std::fs::read_to_string(whole.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("\"operator_balancing\": false"),
+        "{summary}"
+    );
+    let ckpt = std::fs::read(whole.join("supernet.ckpt")).unwrap();
+    let header = String::from_utf8_lossy(&ckpt[..ckpt.len().min(4096)]).to_string();
+    assert!(header.contains("\"operator_balancing\":false"), "{header}");
+
+    // The default stays balanced, says so in the summary, and its checkpoint header has no
+    // field (the bytes of checkpoints written before the switch existed).
+    let out = recpim(TINY, &["--out", balanced.to_str().unwrap()]);
+    assert!(out.status.success());
+    let summary = std::fs::read_to_string(balanced.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("\"operator_balancing\": true"),
+        "{summary}"
+    );
+    let ckpt = std::fs::read(balanced.join("supernet.ckpt")).unwrap();
+    let header = String::from_utf8_lossy(&ckpt[..ckpt.len().min(4096)]).to_string();
+    assert!(!header.contains("operator_balancing"), "{header}");
+
+    // Paused without balancing; resuming with balancing is refused (exit 2, naming the flag);
+    // resuming with the same flags ends with the uninterrupted run's bytes.
+    let out = recpim(
+        &args,
+        &["--out", parts.to_str().unwrap(), "--stop-after-steps", "3"],
+    );
+    assert!(out.status.success());
+    let out = recpim(TINY, &["--out", parts.to_str().unwrap(), "--resume"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("operator-balancing") && err.contains("--no-operator-balancing"),
+        "{err}"
+    );
+    let out = recpim(&args, &["--out", parts.to_str().unwrap(), "--resume"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        files(&whole) == files(&parts),
+        "resumed unbalanced run differs from the uninterrupted one"
+    );
 }

@@ -1,7 +1,9 @@
 //! Supernet training and sub-network evaluation on small synthetic data (two blocks, small
 //! tables): exact resume, thread-count determinism, the full-path warm-up, that evaluation
 //! without fine-tuning is the supernet's own forward, that fine-tuning trains only a private head
-//! (the shared weights stay untouched) and lowers the loss, and clear errors on bad input.
+//! (the shared weights stay untouched) and lowers the loss, clear errors on bad input, and the
+//! operator-balancing switch (an unbalanced supernet trains and resumes exactly; checkpoints
+//! written before the switch load as balanced).
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -47,11 +49,20 @@ fn subnet(seed: u64) -> Genotype {
 }
 
 fn train_to(path: &std::path::Path, stop: Option<u64>, resume: bool) -> u64 {
+    train_with(&config(), path, stop, resume).unwrap()
+}
+
+fn train_with(
+    config: &SupernetTrainConfig,
+    path: &std::path::Path,
+    stop: Option<u64>,
+    resume: bool,
+) -> recpim_search::Result<u64> {
     let d = data();
     let outcome = train_supernet(
         &d.train,
         &d.encoder.schema(),
-        &config(),
+        config,
         SupernetRunControl {
             checkpoint: Some(path),
             checkpoint_every: Some(3),
@@ -59,9 +70,8 @@ fn train_to(path: &std::path::Path, stop: Option<u64>, resume: bool) -> u64 {
             stop_after_steps: stop,
         },
         &mut |_, _| {},
-    )
-    .unwrap();
-    outcome.header.steps_done
+    )?;
+    Ok(outcome.header.steps_done)
 }
 
 #[test]
@@ -222,4 +232,73 @@ fn bad_checkpoints_and_mismatched_resumes_are_clear_errors() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("--steps 0"), "{err}");
+}
+
+fn unbalanced() -> SupernetTrainConfig {
+    SupernetTrainConfig {
+        operator_balancing: false,
+        ..config()
+    }
+}
+
+#[test]
+fn unbalanced_supernet_resumes_exactly_and_refuses_a_balanced_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.ckpt");
+    let parts = dir.path().join("parts.ckpt");
+    assert_eq!(train_with(&unbalanced(), &whole, None, false).unwrap(), 8);
+    assert_eq!(
+        train_with(&unbalanced(), &parts, Some(5), false).unwrap(),
+        5
+    );
+    let err = train_with(&config(), &parts, None, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("without the operator-balancing projection")
+            && err.contains("--no-operator-balancing"),
+        "{err}"
+    );
+    assert_eq!(train_with(&unbalanced(), &parts, None, true).unwrap(), 8);
+    assert_eq!(
+        std::fs::read(&parts).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    // The checkpoint rebuilds an unbalanced supernet, and its sub-networks score.
+    let (header, supernet) = read_checkpoint(&whole).unwrap();
+    assert!(!header.config.operator_balancing);
+    let d = data();
+    let score = evaluate_subnet(
+        &supernet,
+        &subnet(3),
+        &d.train,
+        &d.val,
+        &SubnetEvalConfig {
+            finetune_steps: 2,
+            finetune_batch: 64,
+            val_batches: 1,
+            val_batch_size: 50,
+            ..SubnetEvalConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(score.val_logloss.is_finite());
+}
+
+#[test]
+fn checkpoint_headers_record_operator_balancing_compatibly() {
+    // Balanced (the default): no field, the header of checkpoints written before the switch.
+    let json = serde_json::to_value(config()).unwrap();
+    assert!(json.get("operator_balancing").is_none(), "{json}");
+    let old: SupernetTrainConfig = serde_json::from_value(json).unwrap();
+    assert!(
+        old.operator_balancing,
+        "a header without the field is balanced"
+    );
+    assert_eq!(old, config());
+    // Unbalanced: recorded, and read back.
+    let json = serde_json::to_value(unbalanced()).unwrap();
+    assert_eq!(json["operator_balancing"], serde_json::Value::Bool(false));
+    let back: SupernetTrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back, unbalanced());
 }

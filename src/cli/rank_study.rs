@@ -2,7 +2,8 @@
 //! sub-networks are trained standalone; for each path-sampling strategy a supernet is trained and
 //! scores them without and with last-layer fine-tuning; Pearson's r and Kendall's tau with
 //! p-values go to `DIR/rank_study.csv` and `DIR/rank_study.md`, per-sub-network figures to
-//! `DIR/subnets.csv`.
+//! `DIR/subnets.csv`. `--no-operator-balancing` applies to the supernets and the standalone
+//! networks alike.
 
 use super::supernet::{
     create_out, with_threads, write_text, NasDataArgs, SubnetScoringFlags, SupernetFlags,
@@ -47,6 +48,10 @@ pub struct RankStudyArgs {
     /// Seed of the sub-network draw, the supernets and the standalone training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed of the standalone training only (initial weights and batch order; default --seed):
+    /// the same sub-networks retrained with another seed measure the ground truth's own noise.
+    #[arg(long)]
+    pub standalone_seed: Option<u64>,
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "recpim-rank-study")]
     pub out: PathBuf,
@@ -76,6 +81,7 @@ fn study(args: &RankStudyArgs) -> anyhow::Result<()> {
     let supernet = args
         .supernet
         .config(PathStrategy::SingleOpAnyConn, args.seed)?;
+    let standalone_seed = args.standalone_seed.unwrap_or(args.seed);
     let config = RankStudyConfig {
         subnets: args.subnets,
         strategies,
@@ -86,15 +92,15 @@ fn study(args: &RankStudyArgs) -> anyhow::Result<()> {
                 epochs: args.standalone_epochs,
                 batch_size: args.standalone_batch,
                 lr: args.standalone_lr,
-                seed: args.seed,
+                seed: standalone_seed,
                 patience: None,
                 ..TrainConfig::default()
             },
             model: ModelOptions {
                 layernorm: args.layernorm,
-                operator_balancing: true,
+                operator_balancing: !args.supernet.no_operator_balancing,
             },
-            init_seed: args.seed,
+            init_seed: standalone_seed,
         },
         seed: args.seed,
     };
@@ -111,10 +117,11 @@ fn study(args: &RankStudyArgs) -> anyhow::Result<()> {
     .context("running the ranking study")?;
     write_text(&args.out.join("rank_study.csv"), &rows_csv(&outcome.rows))?;
     let mut md = format!(
-        "# Ranking study ({} sub-networks, {} space, supernet {} steps)\n\nCorrelation between the validation log loss predicted from each supernet and the standalone one.\n\n",
+        "# Ranking study ({} sub-networks, {} space, supernet {} steps, operator balancing {})\n\nCorrelation between the validation log loss predicted from each supernet and the standalone one.\n\n",
         outcome.subnets.len(),
         config.supernet.space.reference_name(),
-        config.supernet.steps
+        config.supernet.steps,
+        if config.supernet.operator_balancing { "on" } else { "off" }
     );
     md.push_str(&rows_markdown(&outcome.rows));
     write_text(&args.out.join("rank_study.md"), &md)?;

@@ -72,7 +72,9 @@ pub struct SearchArgs {
     /// LayerNorm in the retrained standalone networks (the reference's final training has it off).
     #[arg(long)]
     pub layernorm: bool,
-    /// Retrain without the dot product's operator-balancing projection.
+    /// The supernet was trained without the dot product's operator-balancing projection
+    /// (`recpim supernet train --no-operator-balancing`). Scoring and retraining always use the
+    /// checkpoint's setting; this flag only asserts it (a balanced checkpoint is an error).
     #[arg(long)]
     pub no_operator_balancing: bool,
     /// Also run random search with the same number of evaluations.
@@ -106,6 +108,7 @@ struct BaselineRow {
 #[derive(Serialize)]
 struct Summary {
     space: String,
+    operator_balancing: bool,
     evaluations: usize,
     generations_done: u64,
     duplicates_dropped: u64,
@@ -190,6 +193,22 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
             header.config.steps
         );
     }
+    let balancing = header.config.operator_balancing;
+    if args.no_operator_balancing && balancing {
+        bail!(
+            "--no-operator-balancing: the supernet {} was trained with the operator-balancing \
+             projection; drop the flag, or train a supernet with `recpim supernet train \
+             --no-operator-balancing`",
+            args.supernet.display()
+        );
+    }
+    if !balancing && !args.no_operator_balancing && !args.quiet {
+        eprintln!(
+            "search: the supernet {} was trained without the operator-balancing projection; \
+             scoring and retraining use that setting",
+            args.supernet.display()
+        );
+    }
     let space = header.config.space;
     create_out(&args.out)?;
     let eval = args.scoring.config();
@@ -271,13 +290,14 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
         },
         model: ModelOptions {
             layernorm: args.layernorm,
-            operator_balancing: !args.no_operator_balancing,
+            operator_balancing: balancing,
         },
         init_seed: args.seed,
     };
     standalone.train.check()?;
     let mut summary = Summary {
         space: space.reference_name().to_string(),
+        operator_balancing: balancing,
         evaluations: state.history.len(),
         generations_done: state.generations_done,
         duplicates_dropped: state.duplicates_dropped,
@@ -296,8 +316,9 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "# NASRec search ({})\n\n{} candidates evaluated from the supernet {} ({} generations, population {}, sample {}, {} children).\n",
+        "# NASRec search ({}{})\n\n{} candidates evaluated from the supernet {} ({} generations, population {}, sample {}, {} children).\n",
         space.reference_name(),
+        if balancing { "" } else { ", no operator balancing" },
         state.history.len(),
         args.supernet.display(),
         state.generations_done,

@@ -185,6 +185,11 @@ pub struct SupernetFlags {
     /// Train the supernet without LayerNorm (the reference trains it with LayerNorm).
     #[arg(long)]
     pub no_layernorm: bool,
+    /// No operator-balancing item projection before the dot product (the reference has it): the
+    /// interaction then covers every pair of the dense item and all sparse input items. Recorded
+    /// in the checkpoint; `recpim search` uses the checkpoint's setting.
+    #[arg(long)]
+    pub no_operator_balancing: bool,
 }
 
 impl SupernetFlags {
@@ -209,6 +214,7 @@ impl SupernetFlags {
             weight_decay: 0.0,
             full_path_warmup_frac: self.full_path_warmup_frac,
             layernorm: !self.no_layernorm,
+            operator_balancing: !self.no_operator_balancing,
             seed,
         };
         config.check()?;
@@ -254,6 +260,7 @@ struct Summary<'a> {
     space: &'a str,
     strategy: &'a str,
     connections: &'a str,
+    operator_balancing: bool,
     steps_done: u64,
     steps: u64,
     paused: bool,
@@ -320,6 +327,7 @@ fn train(args: &SupernetTrainArgs) -> anyhow::Result<()> {
         space: config.space.reference_name(),
         strategy: strategy.name(),
         connections: config.connections.name(),
+        operator_balancing: config.operator_balancing,
         steps_done: header.steps_done,
         steps: config.steps,
         paused: outcome.paused,

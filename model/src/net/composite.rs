@@ -3,7 +3,9 @@
 //! options' LayerNorm switch) is on; a Linear has a bias exactly when LN is off, unless the spec
 //! states otherwise (sigmoid gating's two Linears always have one).
 
-use super::graph::{concat_runs, AttentionIds, GraphBuilder, Layout, Op, Shape, ValueId};
+use super::graph::{
+    concat_runs, interaction_runs, AttentionIds, GraphBuilder, Layout, Op, Shape, ValueId,
+};
 use super::params::Init;
 use crate::genotype::{DENSE_DIMS, EMBED_DIM, SPARSE_DIMS};
 
@@ -225,6 +227,32 @@ impl GraphBuilder {
         )
     }
 
+    /// Itemised values concatenated on items, each input's max axis placed at its own slot
+    /// `(value, max offset)` of a max item axis of `max_len` (the fixed concatenation order of all
+    /// candidate inputs, whichever of them are read).
+    pub fn concat_items_at(&mut self, inputs: &[(ValueId, usize)], max_len: usize) -> ValueId {
+        let emb = match inputs.first().map(|&(v, _)| self.shape(v)) {
+            Some(Shape::Items(_, e)) => e,
+            _ => EMBED_DIM,
+        };
+        let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .map(|&(v, off)| (self.layout(v), off))
+            .collect();
+        let runs = concat_runs(&layouts, &lens);
+        let max_len = inputs
+            .iter()
+            .map(|&(v, off)| off + self.layout(v).max_len)
+            .fold(max_len, usize::max);
+        let items = lens.iter().sum();
+        self.push(
+            Op::ConcatItems(inputs.iter().map(|&(v, _)| v).collect()),
+            Shape::Items(items, emb),
+            Layout { runs, max_len },
+        )
+    }
+
     /// `[B, E]` as one item.
     pub fn as_item(&mut self, x: ValueId) -> ValueId {
         let e = self.axis_len(x);
@@ -264,15 +292,21 @@ impl GraphBuilder {
         )
     }
 
-    /// Strict lower triangle of `T T^T`; the max layout assumes T's items are leading.
+    /// Strict lower triangle of `T T^T`; its max layout has one row per pair of T's max item list,
+    /// and each compact pair sits at the row of the pair of its items' max positions
+    /// ([`interaction_runs`]).
     pub fn interaction(&mut self, t: ValueId) -> ValueId {
         let p = self.axis_len(t);
-        let max_p = self.layout(t).max_len;
-        let n = tril_len(p);
+        let layout = self.layout(t);
+        let runs = interaction_runs(layout, p);
+        let max_p = layout.max_len.max(p);
         self.push(
             Op::Interaction(t),
-            Shape::Flat(n),
-            Layout::leading(n, tril_len(max_p)),
+            Shape::Flat(tril_len(p)),
+            Layout {
+                runs,
+                max_len: tril_len(max_p),
+            },
         )
     }
 
@@ -415,6 +449,13 @@ impl GraphBuilder {
     /// `dot-product`: dense -> 16 (Linear + LN) if its width is not 16; sparse items N -> p =
     /// round(sqrt(2d)) (Linear + LN) when `balancing`; strict lower triangle of `T T^T` with
     /// `T = [dense; items]`; Linear(-> d) if that size is not d; LN(d).
+    ///
+    /// Max layout: balanced, T's max item list is the dense item then the 45 projected items.
+    /// Unbalanced, it is the dense item then every candidate sparse input at its max width in the
+    /// fixed slot order (`sparse` carries each input's slot offset within `max_items_in`), so the
+    /// output projection's max weight has one row per pair of those `1 + max_items_in` items and a
+    /// subnet uses the rows of the pairs of its own items: the rows the reference's zero-masked
+    /// inputs would multiply by non-zeros.
     #[allow(clippy::too_many_arguments)]
     pub fn nasrec_dot_product(
         &mut self,
@@ -446,7 +487,7 @@ impl GraphBuilder {
             let ids: Vec<ValueId> = dense.iter().map(|&(v, _)| v).collect();
             self.concat_features(&ids)
         };
-        let y = if balancing {
+        let t = if balancing {
             let p = balanced_items(d);
             let y = self.linear_items(
                 &format!("{key}.item_proj"),
@@ -456,17 +497,19 @@ impl GraphBuilder {
                 balanced_items(MAX_DENSE),
                 !ln,
             );
-            if ln {
+            let y = if ln {
                 self.layernorm_items(&format!("{key}.item_ln"), y)
             } else {
                 y
-            }
+            };
+            let xi = self.as_item(x);
+            self.concat_items(&[xi, y])
         } else {
-            let ids: Vec<ValueId> = sparse.iter().map(|&(v, _)| v).collect();
-            self.concat_items(&ids)
+            let xi = self.as_item(x);
+            let mut placed = vec![(xi, 0)];
+            placed.extend(sparse.iter().map(|&(v, off)| (v, 1 + off)));
+            self.concat_items_at(&placed, 1 + max_items_in)
         };
-        let xi = self.as_item(x);
-        let t = self.concat_items(&[xi, y]);
         let mut z = self.interaction(t);
         let size = self.axis_len(z);
         if size != d {

@@ -549,6 +549,49 @@ pub fn concat_runs(layouts: &[(&Layout, usize)], compact_lens: &[usize]) -> Vec<
     runs
 }
 
+/// Row runs of the strict lower triangle of `T T^T` (pair (i, j), i > j, at row `i(i-1)/2 + j`)
+/// when T's `items` compact items sit at `layout` in a max item list: compact pair (i, j) goes to
+/// the row of the max pair {map(i), map(j)}. Where the map is increasing (items of one input, or
+/// inputs concatenated in slot order) the pair keeps its orientation, and consecutive j inside one
+/// run of T's layout give consecutive rows (one run). Where it is not (inputs concatenated out of
+/// slot order, e.g. `sparse_idx` [2, 1, 0]) the pair is stored as (map(j), map(i)): the Gram matrix
+/// is symmetric, so that row holds the same value the reference's zero-padded max-width T puts
+/// there. Compact items without a run keep their own position (leading layouts always cover them).
+pub fn interaction_runs(layout: &Layout, items: usize) -> Vec<RowRun> {
+    use crate::ops::interaction::tril_len;
+    let mut pos: Vec<usize> = (0..items).collect();
+    for r in &layout.runs {
+        for k in 0..r.len {
+            if let Some(p) = pos.get_mut(r.compact_start + k) {
+                *p = r.max_start + k;
+            }
+        }
+    }
+    let mut runs: Vec<RowRun> = Vec::new();
+    for i in 1..items {
+        for j in 0..i {
+            let (hi, lo) = if pos[i] >= pos[j] {
+                (pos[i], pos[j])
+            } else {
+                (pos[j], pos[i])
+            };
+            let compact = tril_len(i) + j;
+            let max = tril_len(hi) + lo;
+            match runs.last_mut() {
+                Some(r) if r.compact_start + r.len == compact && r.max_start + r.len == max => {
+                    r.len += 1
+                }
+                _ => runs.push(RowRun {
+                    compact_start: compact,
+                    max_start: max,
+                    len: 1,
+                }),
+            }
+        }
+    }
+    runs
+}
+
 impl Graph {
     /// The quantizable operator node `node` belongs to (its index into `operators`), if any.
     pub fn operator_of(&self, node: ValueId) -> Option<usize> {

@@ -1,7 +1,8 @@
 //! The weight-sharing supernet by slicing (nasrec-spec §7.2).
 //!
 //! Every parameter exists once at max width (dense 1024, sparse 64 + 8 items, every source of
-//! every block, balancing projection to 45 items); a subnet (a genotype chosen by the caller)
+//! every block, balancing projection to 45 items, or without balancing one interaction row per
+//! pair of the max item list); a subnet (a genotype chosen by the caller)
 //! compiles to exactly the graph of its standalone model, and each of its tensors is the share of
 //! the max-width tensor of the same key given by its row runs and leading columns. A step copies
 //! the subnet's shares (and their Adagrad sums) out, runs the standalone step, and writes them
@@ -78,8 +79,17 @@ pub struct Supernet {
 
 impl Supernet {
     /// A supernet of `space` with 7 blocks for `schema`; LayerNorm per `opts.layernorm` (the
-    /// reference trains its supernet with LN). Operator balancing must be on: without it the dot
-    /// product's interaction count depends on the sources and has no max-width layout.
+    /// reference trains its supernet with LN) and the dot product's operator-balancing
+    /// projection per `opts.operator_balancing` (nasrec-spec §7.6).
+    ///
+    /// Without balancing, the dot product's interaction has one value per pair of its items, so
+    /// its output projection's max-width weight has one row per pair (I, J), I > J, of the max
+    /// item list (the dense item, then every candidate sparse input of the block at max width in
+    /// slot order): `P(P-1)/2` rows with `P = 1 + n_sparse + 72 i` in block i. That is large
+    /// (1.05e5 x 1024 floats in block 6 of a 26-field data set; 2.8e5 x 1024 over 7 blocks,
+    /// 1.1 GB, twice that with the Adagrad sums, against 1035 x 1024 per block balanced; see
+    /// search/NAS.md), and the full path computes all of it; a sampled subnet computes only its
+    /// own pairs.
     pub fn new(
         space: SearchSpace,
         schema: &DataSchema,
@@ -98,15 +108,6 @@ impl Supernet {
         seed: u64,
     ) -> Result<Self> {
         check_schema(schema)?;
-        if !opts.operator_balancing {
-            return Err(ModelError::InvalidOption {
-                name: "operator_balancing".to_string(),
-                value: "false".to_string(),
-                allowed:
-                    "the supernet needs the balancing projection (a fixed max-width interaction)"
-                        .to_string(),
-            });
-        }
         let mut index = HashMap::new();
         let mut specs: Vec<ParamSpec> = Vec::new();
         let (d_max, s_max) = (

@@ -58,6 +58,11 @@ pub struct SupernetTrainConfig {
     pub full_path_warmup_frac: f64,
     /// LayerNorm in every operator (on, as the reference trains its supernet).
     pub layernorm: bool,
+    /// The dot product's operator-balancing item projection (on, as in the reference;
+    /// nasrec-spec §7.6). A checkpoint header without this field (written before it existed) is
+    /// balanced, and a balanced config writes no field, so its checkpoints keep their bytes.
+    #[serde(default = "balancing_default", skip_serializing_if = "is_balanced")]
+    pub operator_balancing: bool,
     /// Seed of the weights, the batch order and the path sampling.
     pub seed: u64,
 }
@@ -79,9 +84,18 @@ impl Default for SupernetTrainConfig {
             weight_decay: 0.0,
             full_path_warmup_frac: 0.2,
             layernorm: true,
+            operator_balancing: true,
             seed: 0,
         }
     }
+}
+
+fn balancing_default() -> bool {
+    true
+}
+
+fn is_balanced(on: &bool) -> bool {
+    *on
 }
 
 impl SupernetTrainConfig {
@@ -128,11 +142,11 @@ impl SupernetTrainConfig {
         (self.full_path_warmup_frac * self.steps as f64).round() as u64
     }
 
-    /// The model options of the supernet (operator balancing is required by the supernet).
+    /// The model options of the supernet.
     pub fn model_options(&self) -> ModelOptions {
         ModelOptions {
             layernorm: self.layernorm,
-            operator_balancing: true,
+            operator_balancing: self.operator_balancing,
         }
     }
 }
@@ -312,6 +326,17 @@ pub fn train_supernet(
     let (mut header, mut supernet) = match (control.resume, control.checkpoint) {
         (true, Some(path)) => {
             let (header, supernet) = read_checkpoint(path)?;
+            if header.config.operator_balancing != config.operator_balancing {
+                return Err(SearchError::Nas {
+                    what: format!("--resume from {}", path.display()),
+                    reason: format!(
+                        "the checkpoint's supernet was trained {} the operator-balancing projection; \
+                         rerun {} --no-operator-balancing",
+                        if header.config.operator_balancing { "with" } else { "without" },
+                        if header.config.operator_balancing { "without" } else { "with" }
+                    ),
+                });
+            }
             if header.config != *config {
                 return Err(SearchError::Nas {
                     what: format!("--resume from {}", path.display()),
