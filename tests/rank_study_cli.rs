@@ -3,12 +3,15 @@
 //! figures, a study without operator balancing, `--standalone-seed` retrains the same
 //! sub-networks with another seed, and a bad strategy exits 2 naming it.
 
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn rank_study_reports_every_strategy_with_and_without_finetuning() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("rank");
+/// `recpim rank-study` on tiny synthetic data (1,500 rows, 40-row tables, batches of 64,
+/// one 100-example validation batch) into `out`, with `args` choosing the blocks, steps,
+/// strategies, sub-networks and fine-tuning; asserts that it succeeds.
+fn tiny_study(out: &Path, args: &[&str]) {
     let run = Command::new(env!("CARGO_BIN_EXE_recpim"))
         .args([
             "rank-study",
@@ -16,36 +19,48 @@ fn rank_study_reports_every_strategy_with_and_without_finetuning() {
             "1500",
             "--max-table-rows",
             "40",
-            "--blocks",
-            "1",
-            "--steps",
-            "3",
+        ])
+        .args([
             "--batch",
             "64",
-            "--strategies",
-            "single-op-any-conn,any-op-any-conn",
-            "--subnets",
-            "4",
-            "--finetune-steps",
-            "2",
             "--finetune-batch",
             "64",
             "--val-batches",
             "1",
+        ])
+        .args([
             "--val-batch",
             "100",
             "--standalone-batch",
             "256",
             "--quiet",
             "--out",
-            out.to_str().unwrap(),
         ])
+        .arg(out)
+        .args(args)
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    support::assert_ok(&run);
+}
+
+#[test]
+fn rank_study_reports_every_strategy_with_and_without_finetuning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rank");
+    tiny_study(
+        &out,
+        &[
+            "--blocks",
+            "1",
+            "--steps",
+            "3",
+            "--strategies",
+            "single-op-any-conn,any-op-any-conn",
+            "--subnets",
+            "4",
+            "--finetune-steps",
+            "2",
+        ],
     );
     let csv = std::fs::read_to_string(out.join("rank_study.csv")).unwrap();
     let mut lines = csv.lines();
@@ -99,19 +114,13 @@ fn unknown_strategy_exits_2_and_names_it() {
 fn rank_study_runs_without_operator_balancing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("rank");
-    let run = Command::new(env!("CARGO_BIN_EXE_recpim"))
-        .args([
-            "rank-study",
-            "--synthetic-rows",
-            "1500",
-            "--max-table-rows",
-            "40",
+    tiny_study(
+        &out,
+        &[
             "--blocks",
             "2",
             "--steps",
             "4",
-            "--batch",
-            "64",
             "--no-operator-balancing",
             "--strategies",
             "single-op-any-conn",
@@ -119,24 +128,7 @@ fn rank_study_runs_without_operator_balancing() {
             "4",
             "--finetune-steps",
             "2",
-            "--finetune-batch",
-            "64",
-            "--val-batches",
-            "1",
-            "--val-batch",
-            "100",
-            "--standalone-batch",
-            "256",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
     );
     let md = std::fs::read_to_string(out.join("rank_study.md")).unwrap();
     assert!(md.contains("operator balancing off"), "{md}");
@@ -151,43 +143,19 @@ fn standalone_seed_retrains_the_same_subnetworks() {
     let run = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut args = vec![
-            "rank-study",
-            "--synthetic-rows",
-            "1500",
-            "--max-table-rows",
-            "40",
             "--blocks",
             "1",
             "--steps",
             "2",
-            "--batch",
-            "64",
             "--strategies",
             "single-op-any-conn",
             "--subnets",
             "3",
             "--finetune-steps",
             "0",
-            "--val-batches",
-            "1",
-            "--val-batch",
-            "100",
-            "--standalone-batch",
-            "256",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let status = Command::new(env!("CARGO_BIN_EXE_recpim"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        tiny_study(&out, &args);
         let csv = std::fs::read_to_string(out.join("subnets.csv")).unwrap();
         csv.lines()
             .skip(1)

@@ -4,6 +4,8 @@
 //! on other data is refused, and the supernet's operator-balancing setting is used (a
 //! contradicting `--no-operator-balancing` is refused).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -15,14 +17,6 @@ fn recpim(args: &[&str]) -> Output {
 }
 
 const DATA: &[&str] = &["--synthetic-rows", "1500", "--max-table-rows", "40"];
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn search(supernet: &Path, out: &Path, extra: &[&str]) -> Output {
     search_on(DATA, supernet, out, extra)
@@ -68,24 +62,11 @@ fn search_on(data: &[&str], supernet: &Path, out: &Path, extra: &[&str]) -> Outp
 fn search_writes_consistent_outputs_and_resumes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let sn = tmp.path().join("sn");
-    let mut args = vec!["supernet", "train"];
-    args.extend_from_slice(DATA);
-    args.extend_from_slice(&[
-        "--blocks",
-        "2",
-        "--steps",
-        "4",
-        "--batch",
-        "64",
-        "--quiet",
-        "--out",
-        sn.to_str().unwrap(),
-    ]);
-    ok(&recpim(&args));
+    train_supernet(&sn, &[]);
     let ckpt = sn.join("supernet.ckpt");
 
     let whole = tmp.path().join("whole");
-    ok(&search(&ckpt, &whole, &["--threads", "1"]));
+    support::assert_ok(&search(&ckpt, &whole, &["--threads", "1"]));
     let history = std::fs::read_to_string(whole.join("history.csv")).unwrap();
     let mut lines = history.lines();
     assert_eq!(
@@ -124,13 +105,13 @@ fn search_writes_consistent_outputs_and_resumes_exactly() {
 
     // Paused after the initial population + 1 generation, then resumed on 2 threads.
     let parts = tmp.path().join("parts");
-    ok(&search(
+    support::assert_ok(&search(
         &ckpt,
         &parts,
         &["--threads", "2", "--stop-after-generations", "1"],
     ));
     assert!(!parts.join("best_genotype.json").exists());
-    ok(&search(&ckpt, &parts, &["--threads", "2", "--resume"]));
+    support::assert_ok(&search(&ckpt, &parts, &["--threads", "2", "--resume"]));
     for f in [
         "history.csv",
         "topk.csv",
@@ -172,6 +153,7 @@ fn recpim_genotype(path: &Path) -> (String, String) {
     (s["final_hash"].as_str().unwrap().to_string(), text)
 }
 
+/// A tiny supernet (2 blocks, 4 steps of 64) on [`DATA`] into `out`.
 fn train_supernet(out: &Path, extra: &[&str]) {
     let mut args = vec!["supernet", "train"];
     args.extend_from_slice(DATA);
@@ -187,7 +169,7 @@ fn train_supernet(out: &Path, extra: &[&str]) {
         out.to_str().unwrap(),
     ]);
     args.extend_from_slice(extra);
-    ok(&recpim(&args));
+    support::assert_ok(&recpim(&args));
 }
 
 #[test]
@@ -199,7 +181,7 @@ fn search_uses_the_supernets_operator_balancing() {
 
     // An unbalanced supernet searched with the flag: scored and retrained unbalanced.
     let with_flag = tmp.path().join("with_flag");
-    ok(&search(
+    support::assert_ok(&search(
         &unbalanced.join("supernet.ckpt"),
         &with_flag,
         &["--no-operator-balancing"],
@@ -214,7 +196,7 @@ fn search_uses_the_supernets_operator_balancing() {
 
     // Without the flag the checkpoint's setting still applies: the same results.
     let without_flag = tmp.path().join("without_flag");
-    ok(&search(
+    support::assert_ok(&search(
         &unbalanced.join("supernet.ckpt"),
         &without_flag,
         &[],
@@ -241,7 +223,7 @@ fn search_uses_the_supernets_operator_balancing() {
     );
     let summary = {
         let out = tmp.path().join("balanced_search");
-        ok(&search(&balanced.join("supernet.ckpt"), &out, &[]));
+        support::assert_ok(&search(&balanced.join("supernet.ckpt"), &out, &[]));
         std::fs::read_to_string(out.join("summary.json")).unwrap()
     };
     assert!(

@@ -3,6 +3,8 @@
 //! bad flags exit 2 naming the flag, and `--no-operator-balancing` is recorded and must match
 //! on `--resume`.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -45,11 +47,7 @@ fn paused_then_resumed_equals_uninterrupted_for_any_thread_count() {
     let whole = tmp.path().join("whole");
     let parts = tmp.path().join("parts");
     let out = recpim(TINY, &["--out", whole.to_str().unwrap(), "--threads", "1"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
 
     let out = recpim(
         TINY,
@@ -62,11 +60,7 @@ fn paused_then_resumed_equals_uninterrupted_for_any_thread_count() {
             "4",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
     let paused = std::fs::read_to_string(parts.join("summary.json")).unwrap();
     assert!(
         paused.contains("\"steps_done\": 4") && paused.contains("\"paused\": true"),
@@ -83,11 +77,7 @@ fn paused_then_resumed_equals_uninterrupted_for_any_thread_count() {
             "--resume",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
     assert!(
         files(&whole) == files(&parts),
         "resumed run differs from the uninterrupted one"
@@ -106,11 +96,7 @@ fn killed_then_resumed_equals_uninterrupted() {
     args[steps] = "60";
     args.extend(["--checkpoint-every", "2", "--threads", "1"]);
     let out = recpim(&args, &["--out", whole.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_recpim"))
         .args(&args)
@@ -135,11 +121,7 @@ fn killed_then_resumed_equals_uninterrupted() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     let out = recpim(&args, &["--out", killed.to_str().unwrap(), "--resume"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
     assert!(
         files(&whole) == files(&killed),
         "the killed and resumed run differs from the uninterrupted one"
@@ -177,11 +159,7 @@ fn no_operator_balancing_is_recorded_and_must_match_on_resume() {
     let mut args: Vec<&str> = TINY.to_vec();
     args.push("--no-operator-balancing");
     let out = recpim(&args, &["--out", whole.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
     let summary = std::fs::read_to_string(whole.join("summary.json")).unwrap();
     assert!(
         summary.contains("\"operator_balancing\": false"),
@@ -219,11 +197,7 @@ fn no_operator_balancing_is_recorded_and_must_match_on_resume() {
         "{err}"
     );
     let out = recpim(&args, &["--out", parts.to_str().unwrap(), "--resume"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_ok(&out);
     assert!(
         files(&whole) == files(&parts),
         "resumed unbalanced run differs from the uninterrupted one"

@@ -11,10 +11,10 @@ use anyhow::{bail, Context};
 use clap::Args;
 use recpim_model::genotype::Genotype;
 use recpim_model::net::{build_baseline, BaselineKind, ModelOptions};
-use recpim_model::train::{evaluate, train, TrainConfig};
+use recpim_model::train::{evaluate, train, BatchSource, TrainConfig};
 use recpim_search::nas::architecture_search::{
-    random_search, retrain_top_k, top_k, train_standalone_model, Candidate, StandaloneConfig,
-    SupernetSearchProblem, TopKRow,
+    random_search, retrain_top_k, top_k, Candidate, StandaloneConfig, SupernetSearchProblem,
+    TopKRow,
 };
 use recpim_search::nas::evolution::{run as run_evolution, EvolutionConfig, EvolutionState};
 use recpim_search::nas::subnet_eval::SubnetScore;
@@ -328,9 +328,14 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
     );
     if args.top_k > 0 {
         let top = top_k(&state.history, args.top_k);
-        let (rows, best) = retrain_top_k(&top, &data.train, &data.val, &schema, &standalone)
+        // The final pick's test log loss is measured on the model retrained here (early-stopped
+        // on the validation split, so the test split is only ever measured).
+        let test = data.test.as_ref().map(|t| t as &dyn BatchSource);
+        let retrained = retrain_top_k(&top, &data.train, &data.val, test, &schema, &standalone)
             .context("retraining the top-k standalone")?;
-        write_text(&args.out.join("topk.csv"), &topk_csv(&rows))?;
+        let (rows, best) = (&retrained.rows, retrained.best);
+        summary.final_standalone_test_logloss = retrained.best_test_logloss;
+        write_text(&args.out.join("topk.csv"), &topk_csv(rows))?;
         chosen = top[best].clone();
         summary.final_hash = Some(rows[best].hash.clone());
         summary.final_standalone_val_logloss = Some(rows[best].standalone_val_logloss);
@@ -339,7 +344,7 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
             "## Top-{} retrained standalone\n\n| Rank | Hash | Supernet val log loss | FLOPs | Standalone val log loss | AUC |\n|---|---|---|---|---|---|",
             rows.len()
         );
-        for r in &rows {
+        for r in rows {
             let _ = writeln!(
                 report,
                 "| {} | {} | {:.5} | {} | {:.5} | {} |",
@@ -353,20 +358,6 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
                     .unwrap_or_default()
             );
         }
-        // Test log loss of the final pick, retrained the same way (early stopping on the
-        // validation split, so the test split is only ever measured).
-        if let Some(test) = &data.test {
-            let (model, _) = train_standalone_model(
-                &chosen.genome,
-                &data.train,
-                &data.val,
-                &schema,
-                &standalone,
-            )
-            .context("retraining the final model")?;
-            let metrics = evaluate(&model, test).context("the test split is empty")?;
-            summary.final_standalone_test_logloss = Some(metrics.logloss);
-        }
     }
     if args.random_search {
         let budget = state.history.len();
@@ -377,11 +368,11 @@ fn search(args: &SearchArgs) -> anyhow::Result<()> {
             summary.random_search_best_hash = Some(format!("{:016x}", best.hash));
             if args.top_k > 0 {
                 let top = top_k(&random, args.top_k);
-                let (rows, best) =
-                    retrain_top_k(&top, &data.train, &data.val, &schema, &standalone)
+                let retrained =
+                    retrain_top_k(&top, &data.train, &data.val, None, &schema, &standalone)
                         .context("retraining the random search's top-k")?;
                 summary.random_search_final_standalone_val_logloss =
-                    Some(rows[best].standalone_val_logloss);
+                    Some(retrained.rows[retrained.best].standalone_val_logloss);
             }
         }
     }

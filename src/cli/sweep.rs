@@ -280,12 +280,8 @@ fn trained_accuracy(
     }
     name.push_str(&format!(":trained:{dir}"));
     let workload = NamedWorkload::from_backend(name, mapped.workload, backend.provenance().clone());
-    let accuracy = SweepAccuracy {
-        model,
-        quant: QuantConfig::new(bits),
-        val,
-        settings,
-    };
+    let accuracy = SweepAccuracy::new(model, QuantConfig::new(bits), val, settings)
+        .map_err(|e| anyhow::anyhow!("--trained {dir}: {e}"))?;
     Ok((accuracy, workload))
 }
 

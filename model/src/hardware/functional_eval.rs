@@ -318,15 +318,68 @@ pub fn evaluate_with_slicing(
     batch: &Batch,
     opts: &HardwareEvalOptions,
 ) -> Result<HardwareEval> {
+    evaluate_slicing(net, cfg, slicing, batch, opts, None)
+}
+
+/// The quantized-ideal log loss alone (the first figure of [`evaluate_hardware`], which does
+/// not depend on the crossbars): one model at many crossbar settings needs it once.
+pub fn ideal_log_loss(
+    net: &Network<f32>,
+    cfg: &QuantConfig,
+    batch: &Batch,
+    max_examples: usize,
+) -> Result<f64> {
+    let sample = checked_sample(net, batch, max_examples)?;
+    log_loss_of(net, QuantPlan::new(&net.graph, cfg)?, &sample)
+}
+
+/// As [`evaluate_hardware`] with the quantized-ideal log loss already known (from
+/// [`ideal_log_loss`] on the same model, bits and sample): only the crossbar pass runs.
+pub fn evaluate_hardware_given_ideal(
+    net: &Network<f32>,
+    cfg: &QuantConfig,
+    hw: &HwConfig,
+    batch: &Batch,
+    max_examples: usize,
+    ideal_log_loss: f64,
+) -> Result<HardwareEval> {
+    let opts = HardwareEvalOptions::new(max_examples);
+    evaluate_slicing(
+        net,
+        cfg,
+        &hw.bit_slicing(),
+        batch,
+        &opts,
+        Some(ideal_log_loss),
+    )
+}
+
+/// The validation head after checking the batch's feature counts; an empty one is an error.
+fn checked_sample(net: &Network<f32>, batch: &Batch, max_examples: usize) -> Result<Batch> {
     check_batch(net, batch)?;
-    let sample = head_of(batch, opts.max_examples);
+    let sample = head_of(batch, max_examples);
     if sample.is_empty() {
         return Err(ModelError::Data(
             "the validation sample is empty (max_examples = 0 or no rows)".to_string(),
         ));
     }
+    Ok(sample)
+}
+
+fn evaluate_slicing(
+    net: &Network<f32>,
+    cfg: &QuantConfig,
+    slicing: &BitSlicing,
+    batch: &Batch,
+    opts: &HardwareEvalOptions,
+    known_ideal: Option<f64>,
+) -> Result<HardwareEval> {
+    let sample = checked_sample(net, batch, opts.max_examples)?;
     let plan = QuantPlan::new(&net.graph, cfg)?;
-    let ideal_log_loss = log_loss_of(net, plan.clone(), &sample)?;
+    let ideal_log_loss = match known_ideal {
+        Some(loss) => loss,
+        None => log_loss_of(net, plan.clone(), &sample)?,
+    };
     let products = Arc::new(CrossbarProducts::new(
         net,
         &plan,

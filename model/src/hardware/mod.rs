@@ -5,7 +5,8 @@ pub mod functional_eval;
 pub mod mapping;
 
 pub use functional_eval::{
-    evaluate_hardware, evaluate_with_slicing, CrossbarProducts, HardwareEval, HardwareEvalOptions,
+    evaluate_hardware, evaluate_hardware_given_ideal, evaluate_with_slicing, ideal_log_loss,
+    CrossbarProducts, HardwareEval, HardwareEvalOptions,
 };
 pub use mapping::{
     map_genotype, map_graph, schema_for_shape, MapOptions, MappedWorkload, OpOrigin, Placement,

@@ -6,7 +6,7 @@
 use super::graph::{
     concat_runs, interaction_runs, AttentionIds, GraphBuilder, Layout, Op, Shape, ValueId,
 };
-use super::params::Init;
+use super::params::{Init, RowRun};
 use crate::genotype::{DENSE_DIMS, EMBED_DIM, SPARSE_DIMS};
 
 /// Largest dense width of a block's output.
@@ -67,6 +67,36 @@ impl GraphBuilder {
         )
     }
 
+    /// Inputs placed at `(value, max offset)` along one concatenated axis: the embedding width
+    /// of the first (16 for flat values), the compact length of the concatenation, and its row
+    /// runs into the max axis.
+    fn placed(&self, inputs: &[(ValueId, usize)]) -> (usize, usize, Vec<RowRun>) {
+        let emb = match inputs.first().map(|&(v, _)| self.shape(v)) {
+            Some(Shape::Items(_, e)) => e,
+            _ => EMBED_DIM,
+        };
+        let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
+        let layouts: Vec<(&Layout, usize)> = inputs
+            .iter()
+            .map(|&(v, off)| (self.layout(v), off))
+            .collect();
+        (emb, lens.iter().sum(), concat_runs(&layouts, &lens))
+    }
+
+    /// `inputs` with their max axes one after another, and the total max length.
+    fn one_after_another(&self, inputs: &[ValueId]) -> (Vec<(ValueId, usize)>, usize) {
+        let mut off = 0;
+        let placed = inputs
+            .iter()
+            .map(|&v| {
+                let slot = (v, off);
+                off += self.layout(v).max_len;
+                slot
+            })
+            .collect();
+        (placed, off)
+    }
+
     /// The embedded FC along the item axis of the item-concatenation of `inputs`.
     pub fn linear_items(
         &mut self,
@@ -77,17 +107,7 @@ impl GraphBuilder {
         max_out: usize,
         bias: bool,
     ) -> ValueId {
-        let emb = match inputs.first().map(|&(v, _)| self.shape(v)) {
-            Some(Shape::Items(_, e)) => e,
-            _ => EMBED_DIM,
-        };
-        let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
-        let layouts: Vec<(&Layout, usize)> = inputs
-            .iter()
-            .map(|&(v, off)| (self.layout(v), off))
-            .collect();
-        let runs = concat_runs(&layouts, &lens);
-        let rows: usize = lens.iter().sum();
+        let (emb, rows, runs) = self.placed(inputs);
         let w = self.param(
             format!("{key}.w"),
             Init::XavierUniform,
@@ -176,24 +196,12 @@ impl GraphBuilder {
         if inputs.len() == 1 {
             return inputs[0];
         }
-        let lens: Vec<usize> = inputs.iter().map(|&v| self.axis_len(v)).collect();
-        let mut offs = Vec::new();
-        let mut off = 0;
-        for &v in inputs {
-            offs.push(off);
-            off += self.layout(v).max_len;
-        }
-        let layouts: Vec<(&Layout, usize)> = inputs
-            .iter()
-            .zip(&offs)
-            .map(|(&v, &o)| (self.layout(v), o))
-            .collect();
-        let runs = concat_runs(&layouts, &lens);
-        let width = lens.iter().sum();
+        let (placed, max_len) = self.one_after_another(inputs);
+        let (_, width, runs) = self.placed(&placed);
         self.push(
             Op::ConcatFeatures(inputs.to_vec()),
             Shape::Flat(width),
-            Layout { runs, max_len: off },
+            Layout { runs, max_len },
         )
     }
 
@@ -202,50 +210,19 @@ impl GraphBuilder {
         if inputs.len() == 1 {
             return inputs[0];
         }
-        let emb = match self.shape(inputs[0]) {
-            Shape::Items(_, e) => e,
-            Shape::Flat(_) => EMBED_DIM,
-        };
-        let lens: Vec<usize> = inputs.iter().map(|&v| self.axis_len(v)).collect();
-        let mut offs = Vec::new();
-        let mut off = 0;
-        for &v in inputs {
-            offs.push(off);
-            off += self.layout(v).max_len;
-        }
-        let layouts: Vec<(&Layout, usize)> = inputs
-            .iter()
-            .zip(&offs)
-            .map(|(&v, &o)| (self.layout(v), o))
-            .collect();
-        let runs = concat_runs(&layouts, &lens);
-        let items = lens.iter().sum();
-        self.push(
-            Op::ConcatItems(inputs.to_vec()),
-            Shape::Items(items, emb),
-            Layout { runs, max_len: off },
-        )
+        let (placed, max_len) = self.one_after_another(inputs);
+        self.concat_items_at(&placed, max_len)
     }
 
     /// Itemised values concatenated on items, each input's max axis placed at its own slot
     /// `(value, max offset)` of a max item axis of `max_len` (the fixed concatenation order of all
     /// candidate inputs, whichever of them are read).
     pub fn concat_items_at(&mut self, inputs: &[(ValueId, usize)], max_len: usize) -> ValueId {
-        let emb = match inputs.first().map(|&(v, _)| self.shape(v)) {
-            Some(Shape::Items(_, e)) => e,
-            _ => EMBED_DIM,
-        };
-        let lens: Vec<usize> = inputs.iter().map(|&(v, _)| self.axis_len(v)).collect();
-        let layouts: Vec<(&Layout, usize)> = inputs
-            .iter()
-            .map(|&(v, off)| (self.layout(v), off))
-            .collect();
-        let runs = concat_runs(&layouts, &lens);
+        let (emb, items, runs) = self.placed(inputs);
         let max_len = inputs
             .iter()
             .map(|&(v, off)| off + self.layout(v).max_len)
             .fold(max_len, usize::max);
-        let items = lens.iter().sum();
         self.push(
             Op::ConcatItems(inputs.iter().map(|&(v, _)| v).collect()),
             Shape::Items(items, emb),
@@ -269,7 +246,7 @@ impl GraphBuilder {
         let runs = l
             .runs
             .iter()
-            .map(|r| super::params::RowRun {
+            .map(|r| RowRun {
                 compact_start: r.compact_start * e,
                 max_start: r.max_start * e,
                 len: r.len * e,

@@ -9,13 +9,9 @@
 //! time. The AVX2 copy executes the same operations in the same order (no FMA contraction, the
 //! same eight partial sums), only on wider registers, so both give bit-identical results.
 
-use super::attention_head2::{self, as_f32, as_f32_mut};
+use super::attention_head2;
 use super::kernels::{dot, LANES};
 use super::Real;
-
-fn to_f32<T: Real>(x: T) -> f32 {
-    x.to_f32().unwrap_or(f32::NAN)
-}
 
 /// Shapes of one call: `batch` examples of `items` rows, `heads` heads of `dh` dimensions,
 /// rows `[B*N, heads*dh]` in standard layout.
@@ -46,23 +42,11 @@ pub(crate) fn forward<T: Real>(
     scale: T,
     (q, k, v): (&[T], &[T], &[T]),
     stats: &mut [T],
-    probs: Option<&mut [T]>,
+    mut probs: Option<&mut [T]>,
     ctx: &mut [T],
 ) {
-    if shape.dh == 2 && attention_head2::available() {
-        if let (Some(q), Some(k), Some(v), Some(stats), Some(ctx)) = (
-            as_f32(q),
-            as_f32(k),
-            as_f32(v),
-            as_f32_mut(stats),
-            as_f32_mut(ctx),
-        ) {
-            let probs = probs.and_then(as_f32_mut);
-            if attention_head2::forward(shape, to_f32(scale), (q, k, v), stats, probs, ctx) {
-                return;
-            }
-            unreachable!("attention_head2 is available on this CPU");
-        }
+    if attention_head2::try_forward(shape, scale, (q, k, v), stats, probs.as_deref_mut(), ctx) {
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
@@ -85,21 +69,9 @@ pub(crate) fn backward<T: Real>(
     dctx: &[T],
     (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
 ) {
-    if shape.dh == 2 && attention_head2::available() {
-        if let (Some(q32), Some(k32), Some(v32), Some(st), Some(dc)) =
-            (as_f32(q), as_f32(k), as_f32(v), as_f32(stats), as_f32(dctx))
-        {
-            let kept = probs.and_then(as_f32);
-            let (dq32, dk32, dv32) = (as_f32_mut(dq), as_f32_mut(dk), as_f32_mut(dv));
-            if let (Some(dq), Some(dk), Some(dv)) = (dq32, dk32, dv32) {
-                let s = to_f32(scale);
-                if attention_head2::backward(shape, s, (q32, k32, v32), st, kept, dc, (dq, dk, dv))
-                {
-                    return;
-                }
-            }
-            unreachable!("attention_head2 is available on this CPU and T is f32");
-        }
+    let grads = (&mut *dq, &mut *dk, &mut *dv);
+    if attention_head2::try_backward(shape, scale, (q, k, v), stats, probs, dctx, grads) {
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {

@@ -21,6 +21,7 @@ use std::any::TypeId;
 use std::arch::x86_64::*;
 
 use super::attention_core::CoreShape;
+use super::Real;
 
 /// Largest `|q| scale max_j |k_j|` for which the forward shifts a softmax row by that bound
 /// instead of its exact maximum: the smallest exponential is then `e^-60`, far from f32's
@@ -28,7 +29,7 @@ use super::attention_core::CoreShape;
 const SHIFT_BOUND_MAX: f32 = 30.0;
 
 /// True when this CPU can run the kernels of this module.
-pub(crate) fn available() -> bool {
+fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
@@ -40,72 +41,98 @@ pub(crate) fn available() -> bool {
 }
 
 /// `s` as an f32 slice when `T` is f32 (the production element type), else `None`.
-pub(crate) fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
     (TypeId::of::<T>() == TypeId::of::<f32>())
         // SAFETY: `T` is `f32` (same type id), so the pointer, length and lifetime carry over.
         .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
 }
 
 /// Mutable counterpart of [`as_f32`].
-pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
     (TypeId::of::<T>() == TypeId::of::<f32>())
         // SAFETY: as in `as_f32`; the borrow is moved into the returned slice.
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
 }
 
-/// Forward for `shape.dh == 2` (see [`super::attention_core::forward`] for the buffers; `probs`,
-/// when given, receives each row's shifted exponentials `exp(s - max)`, not yet divided by the
-/// row sum). Returns false, doing nothing, when this CPU lacks AVX2 or FMA.
-pub(crate) fn forward(
+/// Runs the forward of [`super::attention_core::forward`] here when it applies (2-wide heads,
+/// `T` = f32, a CPU with AVX2 + FMA) and returns true; otherwise does nothing and returns false.
+/// `probs`, when given, receives each row's shifted exponentials `exp(s - shift)`, not yet
+/// divided by the row sum.
+pub(crate) fn try_forward<T: Real>(
     shape: CoreShape,
-    scale: f32,
-    qkv: (&[f32], &[f32], &[f32]),
-    stats: &mut [f32],
-    probs: Option<&mut [f32]>,
-    ctx: &mut [f32],
+    scale: T,
+    (q, k, v): (&[T], &[T], &[T]),
+    stats: &mut [T],
+    probs: Option<&mut [T]>,
+    ctx: &mut [T],
 ) -> bool {
-    assert_eq!(shape.dh, 2, "attention_head2: head width {}", shape.dh);
-    check_lengths(shape, qkv, stats.len(), probs.as_deref().map(<[f32]>::len));
-    assert_eq!(ctx.len(), rows_len(shape), "attention_head2: ctx length");
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: AVX2 and FMA are present (checked just above); lengths checked above.
-        unsafe { forward_avx2(shape, scale, qkv, stats, probs, ctx) };
-        return true;
+    if shape.dh != 2 || !available() {
+        return false;
     }
-    false
+    let (Some(q), Some(k), Some(v), Some(stats), Some(ctx)) = (
+        as_f32(q),
+        as_f32(k),
+        as_f32(v),
+        as_f32_mut(stats),
+        as_f32_mut(ctx),
+    ) else {
+        return false;
+    };
+    let probs = probs.and_then(as_f32_mut);
+    check_lengths(
+        shape,
+        (q, k, v),
+        stats.len(),
+        probs.as_deref().map(<[f32]>::len),
+    );
+    assert_eq!(ctx.len(), rows_len(shape), "attention_head2: ctx length");
+    let scale = scale.to_f32().unwrap_or(f32::NAN);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present (`available`); lengths checked above.
+    unsafe {
+        forward_avx2(shape, scale, (q, k, v), stats, probs, ctx)
+    };
+    true
 }
 
-/// Backward for `shape.dh == 2`: from `dctx` writes `dq`, `dk`, `dv` (overwritten). `probs` must
-/// be what [`forward`] kept (the shifted exponentials) or `None` to recompute them from `stats`.
-/// Returns false, doing nothing, when this CPU lacks AVX2 or FMA.
+/// Runs the backward of [`super::attention_core::backward`] here when it applies (as
+/// [`try_forward`]) and returns true. `probs` must be what [`try_forward`] kept (the shifted
+/// exponentials) or `None` to recompute them from `stats`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
+pub(crate) fn try_backward<T: Real>(
     shape: CoreShape,
-    scale: f32,
-    qkv: (&[f32], &[f32], &[f32]),
-    stats: &[f32],
-    probs: Option<&[f32]>,
-    dctx: &[f32],
-    grads: (&mut [f32], &mut [f32], &mut [f32]),
+    scale: T,
+    (q, k, v): (&[T], &[T], &[T]),
+    stats: &[T],
+    probs: Option<&[T]>,
+    dctx: &[T],
+    (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
 ) -> bool {
-    assert_eq!(shape.dh, 2, "attention_head2: head width {}", shape.dh);
-    check_lengths(shape, qkv, stats.len(), probs.map(<[f32]>::len));
+    if shape.dh != 2 || !available() {
+        return false;
+    }
+    let (Some(q), Some(k), Some(v), Some(stats), Some(dctx)) =
+        (as_f32(q), as_f32(k), as_f32(v), as_f32(stats), as_f32(dctx))
+    else {
+        return false;
+    };
+    let (Some(dq), Some(dk), Some(dv)) = (as_f32_mut(dq), as_f32_mut(dk), as_f32_mut(dv)) else {
+        return false;
+    };
+    let probs = probs.and_then(as_f32);
+    check_lengths(shape, (q, k, v), stats.len(), probs.map(<[f32]>::len));
     let rows = rows_len(shape);
     assert!(
-        dctx.len() == rows
-            && grads.0.len() == rows
-            && grads.1.len() == rows
-            && grads.2.len() == rows,
+        dctx.len() == rows && dq.len() == rows && dk.len() == rows && dv.len() == rows,
         "attention_head2: gradient lengths"
     );
+    let scale = scale.to_f32().unwrap_or(f32::NAN);
     #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: AVX2 and FMA are present (checked just above); lengths checked above.
-        unsafe { backward_avx2(shape, scale, qkv, stats, probs, dctx, grads) };
-        return true;
-    }
-    false
+    // SAFETY: AVX2 and FMA are present (`available`); lengths checked above.
+    unsafe {
+        backward_avx2(shape, scale, (q, k, v), stats, probs, dctx, (dq, dk, dv))
+    };
+    true
 }
 
 fn rows_len(shape: CoreShape) -> usize {

@@ -171,7 +171,7 @@ pub fn train_standalone(
 
 /// Like [`train_standalone`], and also returns the trained model (at its best validation
 /// epoch), so a held-out split can be measured on exactly the model that was selected.
-pub fn train_standalone_model(
+fn train_standalone_model(
     genotype: &Genotype,
     train_data: &dyn BatchSource,
     val_data: &dyn BatchSource,
@@ -234,24 +234,52 @@ pub struct TopKRow {
     pub standalone_val_auc: Option<f64>,
 }
 
-/// Retrains every candidate of `top` standalone (in parallel) and returns the table (in `top`'s
-/// order) and the index of the one with the lowest standalone validation log loss.
+/// The top-k candidates retrained standalone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrainedTopK {
+    /// One row per candidate, in the order given.
+    pub rows: Vec<TopKRow>,
+    /// Index of the final pick (lowest standalone validation log loss).
+    pub best: usize,
+    /// The final pick's log loss on the test split, measured on the very model that was
+    /// retrained (early-stopped on validation), when a test split was given.
+    pub best_test_logloss: Option<f64>,
+}
+
+/// Retrains `top` standalone (in parallel), picks the lowest standalone validation log loss
+/// and, with `test_data`, measures each retrained model on it as soon as it is trained (so the
+/// pick is never trained twice and no model outlives its task).
 pub fn retrain_top_k(
     top: &[Candidate],
     train_data: &dyn BatchSource,
     val_data: &dyn BatchSource,
+    test_data: Option<&dyn BatchSource>,
     schema: &recpim_model::DataSchema,
     config: &StandaloneConfig,
-) -> Result<(Vec<TopKRow>, usize)> {
-    let results: Vec<StandaloneResult> = top
+) -> Result<RetrainedTopK> {
+    let results: Vec<(StandaloneResult, Option<f64>)> = top
         .par_iter()
-        .map(|c| train_standalone(&c.genome, train_data, val_data, schema, config))
+        .map(|c| {
+            let (model, result) =
+                train_standalone_model(&c.genome, train_data, val_data, schema, config)?;
+            let test = test_data
+                .map(|t| {
+                    evaluate(&model, t)
+                        .map(|m| m.logloss)
+                        .ok_or_else(|| SearchError::Nas {
+                            what: "test data".to_string(),
+                            reason: "holds no example".to_string(),
+                        })
+                })
+                .transpose()?;
+            Ok((result, test))
+        })
         .collect::<Result<_>>()?;
     let rows: Vec<TopKRow> = top
         .iter()
         .zip(&results)
         .enumerate()
-        .map(|(i, (c, r))| TopKRow {
+        .map(|(i, (c, (r, _)))| TopKRow {
             rank: i + 1,
             id: c.id,
             hash: format!("{:016x}", c.hash),
@@ -261,6 +289,12 @@ pub fn retrain_top_k(
             standalone_val_auc: r.val_auc,
         })
         .collect();
+    if rows.is_empty() {
+        return Err(SearchError::Nas {
+            what: "--top-k".to_string(),
+            reason: "no candidate to retrain (the search evaluated none)".to_string(),
+        });
+    }
     let mut best = 0;
     for (i, r) in rows.iter().enumerate() {
         if r.standalone_val_logloss
@@ -270,11 +304,9 @@ pub fn retrain_top_k(
             best = i;
         }
     }
-    if rows.is_empty() {
-        return Err(SearchError::Nas {
-            what: "--top-k".to_string(),
-            reason: "no candidate to retrain (the search evaluated none)".to_string(),
-        });
-    }
-    Ok((rows, best))
+    Ok(RetrainedTopK {
+        best_test_logloss: results[best].1,
+        rows,
+        best,
+    })
 }

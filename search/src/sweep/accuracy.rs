@@ -6,7 +6,7 @@
 //! (before `error`), and its manifest records [`AccuracySettings`] so `--resume` refuses another
 //! accuracy setup.
 
-use recpim_model::hardware::evaluate_hardware;
+use recpim_model::hardware::{evaluate_hardware_given_ideal, ideal_log_loss};
 use recpim_model::net::NetModel;
 use recpim_model::quant::QuantConfig;
 use recpim_model::Batch;
@@ -45,6 +45,9 @@ pub struct SweepAccuracy {
     pub val: Batch,
     /// Provenance, for the manifest.
     pub settings: AccuracySettings,
+    /// The quantized-ideal log loss: the same at every point (it does not see the crossbars),
+    /// so computed once.
+    ideal_log_loss: f64,
 }
 
 impl std::fmt::Debug for SweepAccuracy {
@@ -56,14 +59,34 @@ impl std::fmt::Debug for SweepAccuracy {
 }
 
 impl SweepAccuracy {
+    /// Evaluates the quantized-ideal log loss of `model` at `quant` on `val` once; errors name
+    /// what did not fit (feature counts, an empty sample, bits for unknown operators).
+    pub fn new(
+        model: NetModel,
+        quant: QuantConfig,
+        val: Batch,
+        settings: AccuracySettings,
+    ) -> std::result::Result<Self, String> {
+        let ideal_log_loss = ideal_log_loss(model.network(), &quant, &val, val.len())
+            .map_err(|e| format!("accuracy: {e}"))?;
+        Ok(SweepAccuracy {
+            model,
+            quant,
+            val,
+            settings,
+            ideal_log_loss,
+        })
+    }
+
     /// `(log_loss_ideal, log_loss_hardware)` with the crossbars of `hw`.
     pub fn log_losses(&self, hw: &HwConfig) -> std::result::Result<(f64, f64), String> {
-        let eval = evaluate_hardware(
+        let eval = evaluate_hardware_given_ideal(
             self.model.network(),
             &self.quant,
             hw,
             &self.val,
             self.val.len(),
+            self.ideal_log_loss,
         )
         .map_err(|e| format!("accuracy: {e}"))?;
         Ok((eval.ideal_log_loss, eval.hardware_log_loss))
