@@ -245,8 +245,18 @@ pub fn backward_params<T: Real>(
             db.len(),
             dy.ncols()
         );
-        for row in dy.axis_iter(Axis(0)) {
-            db += &row;
+        match (dy.as_slice(), db.as_slice_mut()) {
+            // Contiguous rows (attention's [B*N, 16] gradients): plain slices, same order.
+            (Some(rows), Some(acc)) if !acc.is_empty() => {
+                for row in rows.chunks_exact(acc.len()) {
+                    acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                }
+            }
+            _ => {
+                for row in dy.axis_iter(Axis(0)) {
+                    db += &row;
+                }
+            }
         }
     }
 }

@@ -170,9 +170,10 @@ fn weight_block2<T: Real>(xs: [&[T]; 2], dyt: &[T], stride: usize) -> [[T; COL_B
 }
 
 /// `dw [N, M] += sum_b x_b dy_b^T` (`x [B, N, E]`, `dy [B, M, E]`, contiguous; `dw` row-major
-/// and contiguous): per example, `dy_b` is transposed to `[E, M]` once; then pairs of `dW` rows
-/// accumulate `sum_e x[b,n,e] dyt[e, block]` over blocks of [`COL_BLOCK`] columns in registers
-/// and add them to `dW` once per example.
+/// and contiguous): per example, `dy_b` is transposed to `[E, M']` once, `M'` being `M` rounded
+/// up to whole blocks of [`COL_BLOCK`] columns with zeros; then pairs of `dW` rows accumulate
+/// `sum_e x[b,n,e] dyt[e, block]` over the blocks in registers and add them to `dW` once per
+/// example (the last block only its real columns), so a width like 39 runs no scalar tail.
 #[inline(always)]
 fn weight_grad_body<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
     const E: usize = FAST_EMB;
@@ -180,39 +181,36 @@ fn weight_grad_body<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &
     if x_len == 0 || dy_len == 0 {
         return;
     }
-    let full_cols = outs - outs % COL_BLOCK;
-    let mut dyt = vec![T::zero(); E * outs];
+    let stride = outs.div_ceil(COL_BLOCK) * COL_BLOCK;
+    let mut dyt = vec![T::zero(); E * stride];
+    let mut add_rows = |acc: &[[T; COL_BLOCK]], n: usize, m0: usize| {
+        let cols = COL_BLOCK.min(outs - m0);
+        for (r, acc_r) in acc.iter().enumerate() {
+            let row = (n + r) * outs + m0;
+            for (g, &a) in dw[row..row + cols].iter_mut().zip(acc_r) {
+                *g += a;
+            }
+        }
+    };
     for (xb, dyb) in x.chunks_exact(x_len).zip(dy.chunks_exact(dy_len)) {
         for (m, dym) in dyb.chunks_exact(E).enumerate() {
             for (e, &v) in dym.iter().enumerate() {
-                dyt[e * outs + m] = v;
+                dyt[e * stride + m] = v;
             }
         }
         let mut n = 0;
         while n + 2 <= items {
             let xs = [&xb[n * E..(n + 1) * E], &xb[(n + 1) * E..(n + 2) * E]];
-            for m0 in (0..full_cols).step_by(COL_BLOCK) {
-                let acc = weight_block2(xs, &dyt[m0..], outs);
-                for (r, acc_r) in acc.iter().enumerate() {
-                    let row = (n + r) * outs + m0;
-                    for (g, &a) in dw[row..row + COL_BLOCK].iter_mut().zip(acc_r) {
-                        *g += a;
-                    }
-                }
+            for m0 in (0..outs).step_by(COL_BLOCK) {
+                add_rows(&weight_block2(xs, &dyt[m0..], stride), n, m0);
             }
             n += 2;
         }
-        // The columns after the last full block, and every column of an odd last row.
-        let paired_rows = items - items % 2;
-        for n in 0..items {
+        if n < items {
+            // An odd last row: paired with itself, its second result dropped.
             let xn = &xb[n * E..(n + 1) * E];
-            let first_col = if n < paired_rows { full_cols } else { 0 };
-            for m in first_col..outs {
-                let mut acc = T::zero();
-                for (e, &s) in xn.iter().enumerate() {
-                    acc += s * dyt[e * outs + m];
-                }
-                dw[n * outs + m] += acc;
+            for m0 in (0..outs).step_by(COL_BLOCK) {
+                add_rows(&weight_block2([xn, xn], &dyt[m0..], stride)[..1], n, m0);
             }
         }
     }
