@@ -224,3 +224,65 @@ fn linear_items_forward_64to48_one_gemm_alternative(bencher: Bencher) {
         )
     });
 }
+
+#[divan::bench]
+fn tmp_layernorm_rows16_fwd_bwd(bencher: Bencher) {
+    let x = uniform2(7, (8192, 16));
+    let dy = uniform2(8, (8192, 16));
+    let g = Array1::<f32>::ones(16);
+    let b = Array1::<f32>::zeros(16);
+    let mut y = Array2::<f32>::zeros((8192, 16));
+    let mut dx = Array2::<f32>::zeros((8192, 16));
+    let mut dg = Array1::<f32>::zeros(16);
+    let mut db = Array1::<f32>::zeros(16);
+    let mut c = layernorm::LayerNormCache::empty();
+    bencher.bench_local(|| {
+        layernorm::forward_into(x.view(), g.view(), b.view(), 1e-5, y.view_mut(), &mut c);
+        layernorm::backward_into(
+            &c,
+            g.view(),
+            dy.view(),
+            dg.view_mut(),
+            db.view_mut(),
+            dx.view_mut(),
+        );
+    });
+}
+
+#[divan::bench]
+fn tmp_linear16_backward(bencher: Bencher) {
+    let x = uniform2(7, (8192, 16));
+    let dy = uniform2(8, (8192, 16));
+    let w = uniform2(9, (16, 16));
+    let mut dw = Array2::<f32>::zeros((16, 16));
+    let mut db = Array1::<f32>::zeros(16);
+    bencher.bench_local(|| {
+        linear::backward(
+            x.view(),
+            w.view(),
+            dy.view(),
+            dw.view_mut(),
+            Some(db.view_mut()),
+        )
+    });
+}
+
+#[divan::bench]
+fn tmp_linear_items_backward_162to39(bencher: Bencher) {
+    let (x, w, dy) = (
+        uniform3(4, (128, 162, EMB)),
+        uniform2(5, (162, 39)),
+        uniform3(6, (128, 39, EMB)),
+    );
+    let mut dw = Array2::<f32>::zeros((162, 39));
+    let mut db = Array1::<f32>::zeros(39);
+    bencher.bench_local(|| {
+        linear_items::backward(
+            x.view(),
+            w.view(),
+            dy.view(),
+            dw.view_mut(),
+            Some(db.view_mut()),
+        )
+    });
+}

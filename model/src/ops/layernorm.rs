@@ -540,7 +540,7 @@ mod tests {
             x_f.assign(&x);
             let mut dy_f = Array2::zeros((rows, features).f());
             dy_f.assign(&dy);
-            let mut run = |x: &Array2<f64>, dy: &Array2<f64>, fortran: bool| {
+            let run = |x: &Array2<f64>, dy: &Array2<f64>, fortran: bool| {
                 let mut y = if fortran {
                     Array2::zeros((rows, features).f())
                 } else {
