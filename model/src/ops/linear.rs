@@ -41,12 +41,16 @@ fn narrow_rows_body<T: Real>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], 
     let mut yr = y.chunks_exact_mut(O * ROW_BLOCK);
     for (xb, yb) in (&mut xr).zip(&mut yr) {
         let mut acc = [start; ROW_BLOCK];
-        for (i, wc) in w.chunks_exact(O).enumerate() {
+        // The block's rows zipped with the weight rows: no index arithmetic, no bounds checks.
+        let (x01, x23) = xb.split_at(2 * ins);
+        let (x0, x1) = x01.split_at(ins);
+        let (x2, x3) = x23.split_at(ins);
+        let rows = x0.iter().zip(x1).zip(x2.iter().zip(x3));
+        for (wc, ((&s0, &s1), (&s2, &s3))) in w.chunks_exact(O).zip(rows) {
             let Ok(wi) = <&[T; O]>::try_from(wc) else {
                 continue;
             };
-            for r in 0..ROW_BLOCK {
-                let s = xb[r * ins + i];
+            for (r, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                 for o in 0..O {
                     acc[r][o] += s * wi[o];
                 }
@@ -102,6 +106,70 @@ fn narrow_rows<T: Real>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], accum
         return;
     }
     narrow_rows_body(x, w, bias, y, accumulate);
+}
+
+/// `dw[i, :] += sum_r x[r, i] dy[r, :]` for `x [R, I]`, `dy [R, 16]`, `dw [I, 16]`, all
+/// contiguous: four `dw` rows (eight AVX2 registers) accumulate over every row of the batch,
+/// then are added to `dw` once. matrixmultiply spends most of this product packing the tall,
+/// narrow operands.
+#[inline(always)]
+fn narrow_weight_grad_body<T: Real>(x: &[T], dy: &[T], dw: &mut [T]) {
+    const O: usize = FAST_OUT;
+    let ins = dw.len() / O;
+    if ins == 0 {
+        return;
+    }
+    let mut i0 = 0;
+    while i0 < ins {
+        let block = ROW_BLOCK.min(ins - i0);
+        let mut acc = [[T::zero(); O]; ROW_BLOCK];
+        for (xr, dc) in x.chunks_exact(ins).zip(dy.chunks_exact(O)) {
+            let Ok(d) = <&[T; O]>::try_from(dc) else {
+                continue;
+            };
+            for (acc_k, &s) in acc.iter_mut().zip(&xr[i0..i0 + block]) {
+                for o in 0..O {
+                    acc_k[o] += s * d[o];
+                }
+            }
+        }
+        for (k, acc_k) in acc.iter().enumerate().take(block) {
+            let row = &mut dw[(i0 + k) * O..(i0 + k + 1) * O];
+            row.iter_mut().zip(acc_k).for_each(|(g, &a)| *g += a);
+        }
+        i0 += block;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+/// # Safety
+/// The CPU must support AVX2.
+unsafe fn narrow_weight_grad_avx2<T: Real>(x: &[T], dy: &[T], dw: &mut [T]) {
+    narrow_weight_grad_body(x, dy, dw);
+}
+
+/// `dw += x^T dy` through [`narrow_weight_grad_body`] when `dy` has [`FAST_OUT`] columns and
+/// every operand is contiguous; returns false (nothing done) otherwise.
+fn try_narrow_weight_grad<T: Real>(
+    x: &ArrayView2<T>,
+    dy: &ArrayView2<T>,
+    dw: &mut ArrayViewMut2<T>,
+) -> bool {
+    if dy.ncols() != FAST_OUT || dw.ncols() != FAST_OUT || dw.nrows() != x.ncols() {
+        return false;
+    }
+    let (Some(xs), Some(ds), Some(gs)) = (x.as_slice(), dy.as_slice(), dw.as_slice_mut()) else {
+        return false;
+    };
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `narrow_weight_grad_avx2` only requires AVX2, checked just above.
+        unsafe { narrow_weight_grad_avx2(xs, ds, gs) };
+        return true;
+    }
+    narrow_weight_grad_body(xs, ds, gs);
+    true
 }
 
 /// `y (+)= x w (+ b)` through [`narrow_rows`] when `w` has [`FAST_OUT`] columns and at most
@@ -236,7 +304,9 @@ pub fn backward_params<T: Real>(
         x.ncols(),
         dy.ncols()
     );
-    general_mat_mul(T::one(), &x.t(), &dy, T::one(), &mut dw);
+    if !try_narrow_weight_grad(&x, &dy, &mut dw) {
+        general_mat_mul(T::one(), &x.t(), &dy, T::one(), &mut dw);
+    }
     if let Some(mut db) = db {
         assert_eq!(
             db.len(),
@@ -317,6 +387,16 @@ mod tests {
             {
                 assert!((a - e).abs() < 1e-4, "ins {ins}: {a} vs {e}");
             }
+            // dw += x^T dy (the 16-wide weight-gradient kernel; 4k + 3 input rows).
+            let dy = random(6, (11, FAST_OUT));
+            let start_dw = random(7, (ins, FAST_OUT));
+            let mut dw = start_dw.clone();
+            let mut want_dw = dw.clone();
+            general_mat_mul(1.0, &x.t(), &dy, 1.0, &mut want_dw);
+            backward_params(x.view(), dy.view(), dw.view_mut(), None);
+            for (a, e) in dw.iter().zip(&want_dw) {
+                assert!((a - e).abs() < 1e-4, "dw ins {ins}: {a} vs {e}");
+            }
             // dx = dy W^T with W [16, ins] seen transposed.
             if ins == FAST_OUT {
                 let dy = random(5, (11, FAST_OUT));
@@ -341,6 +421,14 @@ mod tests {
                 };
                 let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&base), bits(&wide), "ins {ins}");
+                let ds = dy.as_slice().unwrap_or(&[]);
+                let (mut g_base, mut g_wide) = (start_dw.clone(), start_dw.clone());
+                narrow_weight_grad_body(xs, ds, g_base.as_slice_mut().unwrap_or(&mut []));
+                // SAFETY: AVX2 was detected just above.
+                unsafe {
+                    narrow_weight_grad_avx2(xs, ds, g_wide.as_slice_mut().unwrap_or(&mut []))
+                };
+                assert_eq!(bits(&g_base), bits(&g_wide), "dw ins {ins}");
             }
         }
     }
