@@ -9,7 +9,8 @@
 //! Weights are `[in, out]` as in [`super::linear`].
 
 use ndarray::{
-    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2,
+    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Ix1,
+    Ix2,
 };
 use rand::Rng;
 
@@ -19,7 +20,7 @@ use super::init::{
     layernorm_params, xavier_uniform, xavier_uniform_with_fans, TRANSFORMER_LN_GAIN,
 };
 use super::layernorm::{self, LayerNormCache};
-use super::{linear, Real};
+use super::{linear, workspace, Real};
 
 /// Number of attention heads (reference `NUM_MHA_HEADS`).
 pub const NUM_HEADS: usize = 8;
@@ -215,9 +216,9 @@ pub struct AttentionCache<T> {
     /// The shifted exponentials `exp(s - max)` `[B, heads, N, N]` (probabilities times their row sum), kept when they fit in
     /// [`PROBS_KEEP_LIMIT`] elements; otherwise the backward recomputes them from `row_stats`.
     probs: Option<Vec<T>>,
-    /// Where `probs` goes when the cache is dropped (the thread's pool, `probs_pool::give`;
-    /// a function pointer so that `Drop` needs no `T: 'static` bound).
-    recycle_probs: fn(Vec<T>),
+    /// Hands every buffer back to the thread's [`workspace`] when the cache is dropped (a
+    /// function pointer so that `Drop` needs no `T: Real` bound).
+    recycle: fn(&mut AttentionCache<T>),
     scale: T,
     ctx: Array2<T>,
     ln1: LayerNormCache<T>,
@@ -236,7 +237,7 @@ impl<T: Real> AttentionCache<T> {
     /// each row's log-sum-exp (same result up to rounding).
     pub fn forget_probs(&mut self) {
         if let Some(p) = self.probs.take() {
-            probs_pool::give(p);
+            workspace::give(p);
         }
     }
 
@@ -273,66 +274,24 @@ impl<T: Real> AttentionCache<T> {
 
 impl<T> Drop for AttentionCache<T> {
     fn drop(&mut self) {
-        if let Some(p) = self.probs.take() {
-            (self.recycle_probs)(p);
-        }
+        (self.recycle)(self);
     }
 }
 
-/// Recycles the kept-probability buffers across training steps, per thread: a chunk's forward
-/// writes up to [`PROBS_KEEP_LIMIT`] elements per encoder layer, and a fresh buffer each step
-/// costs a page fault and a kernel zeroing per 4 KiB page (5% of a Criteo-Full step). The
-/// forward overwrites every element it hands out, so a recycled buffer needs no clearing. At
-/// most [`probs_pool::KEPT_PER_THREAD`] buffers stay with each thread.
-mod probs_pool {
-    use std::any::Any;
-    use std::cell::RefCell;
-
-    /// Buffers kept per thread (a Criteo-Full chunk has two encoder layers alive at once).
-    pub const KEPT_PER_THREAD: usize = 4;
-
-    thread_local! {
-        static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+/// The [`AttentionCache::recycle`] of real element types: every buffer back to the pool.
+fn recycle_cache<T: Real>(c: &mut AttentionCache<T>) {
+    for a in [
+        &mut c.x, &mut c.q, &mut c.k, &mut c.v, &mut c.ctx, &mut c.h1, &mut c.a1,
+    ] {
+        workspace::give_from(a);
     }
-
-    /// A buffer of `len` elements: the smallest recycled one that holds `len` (its contents
-    /// are stale), else a new one filled with `fill`.
-    pub fn take<T: Copy + 'static>(len: usize, fill: T) -> Vec<T> {
-        let recycled = POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            let best = pool
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| {
-                    let cap = b.downcast_ref::<Vec<T>>()?.capacity();
-                    (cap >= len).then_some((cap, i))
-                })
-                .min()
-                .map(|(_, i)| i);
-            best.map(|i| pool.swap_remove(i))
-        });
-        match recycled.and_then(|b| b.downcast::<Vec<T>>().ok()) {
-            Some(mut v) => {
-                v.resize(len, fill);
-                *v
-            }
-            None => vec![fill; len],
-        }
+    for ln in [&mut c.ln1, &mut c.ln2] {
+        workspace::give_from(&mut ln.xhat);
+        workspace::give_from(&mut ln.inv_std);
     }
-
-    /// Hands a buffer back to this thread's pool (dropped if the pool is full).
-    pub fn give<T: 'static>(v: Vec<T>) {
-        if v.capacity() == 0 {
-            return;
-        }
-        // `try_with`: a cache dropped while the thread's locals are being torn down just frees.
-        let _ = POOL.try_with(|pool| {
-            if let Ok(mut pool) = pool.try_borrow_mut() {
-                if pool.len() < KEPT_PER_THREAD {
-                    pool.push(Box::new(v));
-                }
-            }
-        });
+    workspace::give(std::mem::take(&mut c.row_stats));
+    if let Some(p) = c.probs.take() {
+        workspace::give(p);
     }
 }
 
@@ -356,15 +315,15 @@ pub fn forward<T: Real>(
     let (batch, items, emb) = x.dim();
     let dh = head_dim(emb);
     let x2 = merge_items(x);
-    let q = linear::forward(x2.view(), p.wq.view(), Some(p.bq.view()));
-    let k = linear::forward(x2.view(), p.wk.view(), Some(p.bk.view()));
-    let v = linear::forward(x2.view(), p.wv.view(), Some(p.bv.view()));
+    let q = projected(&x2, &p.wq, &p.bq);
+    let k = projected(&x2, &p.wk, &p.bk);
+    let v = projected(&x2, &p.wv, &p.bv);
     let scale = T::one() / T::from_usize(dh).unwrap_or_else(T::one).sqrt();
-    let mut row_stats = vec![T::zero(); 2 * batch * NUM_HEADS * items];
+    let mut row_stats = workspace::take(2 * batch * NUM_HEADS * items, T::zero());
     let prob_count = batch * NUM_HEADS * items * items;
     let mut probs =
-        (prob_count <= PROBS_KEEP_LIMIT).then(|| probs_pool::take(prob_count, T::zero()));
-    let mut ctx = Array2::zeros((batch * items, emb));
+        (prob_count <= PROBS_KEEP_LIMIT).then(|| workspace::take(prob_count, T::zero()));
+    let mut ctx = workspace::array(Ix2(batch * items, emb), T::zero());
     let shape = CoreShape {
         batch,
         items,
@@ -379,14 +338,14 @@ pub fn forward<T: Real>(
         probs.as_deref_mut(),
         ctx.as_slice_mut().unwrap_or(&mut []),
     );
-    let mut r1 = linear::forward(ctx.view(), p.wo.view(), Some(p.bo.view()));
+    let mut r1 = projected(&ctx, &p.wo, &p.bo);
     r1 += &x2;
-    let (h1, ln1) = layernorm::forward(r1.view(), p.ln1_gamma.view(), p.ln1_beta.view(), eps);
-    let mut a1 = linear::forward(h1.view(), p.ffn1_w.view(), Some(p.ffn1_b.view()));
+    let (h1, ln1) = normalized(r1, &p.ln1_gamma, &p.ln1_beta, eps);
+    let mut a1 = projected(&h1, &p.ffn1_w, &p.ffn1_b);
     relu_inplace(a1.view_mut());
-    let mut r2 = linear::forward(a1.view(), p.ffn2_w.view(), Some(p.ffn2_b.view()));
+    let mut r2 = projected(&a1, &p.ffn2_w, &p.ffn2_b);
     r2 += &h1;
-    let (out, ln2) = layernorm::forward(r2.view(), p.ln2_gamma.view(), p.ln2_beta.view(), eps);
+    let (out, ln2) = normalized(r2, &p.ln2_gamma, &p.ln2_beta, eps);
     let out = split_items(out, batch, items);
     (
         out,
@@ -399,7 +358,7 @@ pub fn forward<T: Real>(
             v,
             row_stats,
             probs,
-            recycle_probs: probs_pool::give::<T>,
+            recycle: recycle_cache::<T>,
             scale,
             ctx,
             ln1,
@@ -408,6 +367,37 @@ pub fn forward<T: Real>(
             ln2,
         },
     )
+}
+
+/// `x w + b` into a recycled buffer.
+fn projected<T: Real>(x: &Array2<T>, w: &ArrayView2<T>, b: &ArrayView1<T>) -> Array2<T> {
+    let mut y = workspace::array(Ix2(x.nrows(), w.ncols()), T::zero());
+    linear::forward_into(x.view(), w.view(), Some(b.view()), y.view_mut());
+    y
+}
+
+/// LayerNorm of `x` (handed back to the pool) into recycled buffers: the output and its cache.
+fn normalized<T: Real>(
+    x: Array2<T>,
+    gamma: &ArrayView1<T>,
+    beta: &ArrayView1<T>,
+    eps: T,
+) -> (Array2<T>, LayerNormCache<T>) {
+    let mut y = workspace::array(x.raw_dim(), T::zero());
+    let mut cache = LayerNormCache {
+        xhat: workspace::array(x.raw_dim(), T::zero()),
+        inv_std: workspace::array(Ix1(x.nrows()), T::zero()),
+    };
+    layernorm::forward_into(
+        x.view(),
+        gamma.view(),
+        beta.view(),
+        eps,
+        y.view_mut(),
+        &mut cache,
+    );
+    workspace::give_array(x);
+    (y, cache)
 }
 
 fn slice_of<T>(a: &Array2<T>) -> &[T] {
@@ -436,49 +426,31 @@ pub fn backward<T: Real>(
         (batch, items, emb)
     );
     let dy2 = merge_items(dy);
-
-    let dr2 = layernorm::backward(
+    let dr2 = normalized_backward(
         &cache.ln2,
-        p.ln2_gamma.view(),
-        dy2.view(),
-        g.ln2_gamma.view_mut(),
-        g.ln2_beta.view_mut(),
+        &p.ln2_gamma,
+        dy2,
+        (&mut g.ln2_gamma, &mut g.ln2_beta),
     );
-    let mut da1 = linear::backward(
-        cache.a1.view(),
-        p.ffn2_w.view(),
-        dr2.view(),
-        g.ffn2_w.view_mut(),
-        Some(g.ffn2_b.view_mut()),
-    );
+    let mut da1 = projected_backward(&cache.a1, &p.ffn2_w, &dr2, (&mut g.ffn2_w, &mut g.ffn2_b));
     relu_backward_inplace(cache.a1.view(), da1.view_mut());
-    let mut dh1 = linear::backward(
-        cache.h1.view(),
-        p.ffn1_w.view(),
-        da1.view(),
-        g.ffn1_w.view_mut(),
-        Some(g.ffn1_b.view_mut()),
-    );
+    let mut dh1 = projected_backward(&cache.h1, &p.ffn1_w, &da1, (&mut g.ffn1_w, &mut g.ffn1_b));
+    workspace::give_array(da1);
     dh1 += &dr2;
-    let dr1 = layernorm::backward(
+    workspace::give_array(dr2);
+    let dr1 = normalized_backward(
         &cache.ln1,
-        p.ln1_gamma.view(),
-        dh1.view(),
-        g.ln1_gamma.view_mut(),
-        g.ln1_beta.view_mut(),
+        &p.ln1_gamma,
+        dh1,
+        (&mut g.ln1_gamma, &mut g.ln1_beta),
     );
-    let dctx = linear::backward(
-        cache.ctx.view(),
-        p.wo.view(),
-        dr1.view(),
-        g.wo.view_mut(),
-        Some(g.bo.view_mut()),
-    );
+    let dctx = projected_backward(&cache.ctx, &p.wo, &dr1, (&mut g.wo, &mut g.bo));
 
     let scale = cache.scale;
-    let mut dq = Array2::zeros((batch * items, emb));
-    let mut dk = Array2::zeros((batch * items, emb));
-    let mut dv = Array2::zeros((batch * items, emb));
+    let rows = (batch * items, emb);
+    let mut dq = workspace::array(Ix2(rows.0, rows.1), T::zero());
+    let mut dk = workspace::array(Ix2(rows.0, rows.1), T::zero());
+    let mut dv = workspace::array(Ix2(rows.0, rows.1), T::zero());
     let shape = CoreShape {
         batch,
         items,
@@ -498,25 +470,62 @@ pub fn backward<T: Real>(
             dv.as_slice_mut().unwrap_or(&mut []),
         ),
     );
+    workspace::give_array(dctx);
     let mut dx = dr1;
     for (w, d, gw, gb) in [
-        (&p.wq, &dq, &mut g.wq, &mut g.bq),
-        (&p.wk, &dk, &mut g.wk, &mut g.bk),
-        (&p.wv, &dv, &mut g.wv, &mut g.bv),
+        (&p.wq, dq, &mut g.wq, &mut g.bq),
+        (&p.wk, dk, &mut g.wk, &mut g.bk),
+        (&p.wv, dv, &mut g.wv, &mut g.bv),
     ] {
         linear::backward_params(cache.x.view(), d.view(), gw.view_mut(), Some(gb.view_mut()));
         linear::backward_input_into(w.view(), d.view(), dx.view_mut(), true);
+        workspace::give_array(d);
     }
     split_items(dx, batch, items)
 }
 
-/// `[B, N, E]` -> `[B*N, E]` (a copy in standard layout).
+/// The backward of [`normalized`]: `dx` of `dy` (handed back to the pool) in a recycled buffer.
+fn normalized_backward<T: Real>(
+    cache: &LayerNormCache<T>,
+    gamma: &ArrayView1<T>,
+    dy: Array2<T>,
+    (dgamma, dbeta): (&mut ArrayViewMut1<T>, &mut ArrayViewMut1<T>),
+) -> Array2<T> {
+    let mut dx = workspace::array(dy.raw_dim(), T::zero());
+    layernorm::backward_into(
+        cache,
+        gamma.view(),
+        dy.view(),
+        dgamma.view_mut(),
+        dbeta.view_mut(),
+        dx.view_mut(),
+    );
+    workspace::give_array(dy);
+    dx
+}
+
+/// The backward of [`projected`]: parameter gradients accumulated, `dx` in a recycled buffer.
+fn projected_backward<T: Real>(
+    x: &Array2<T>,
+    w: &ArrayView2<T>,
+    dy: &Array2<T>,
+    (dw, db): (&mut ArrayViewMut2<T>, &mut ArrayViewMut1<T>),
+) -> Array2<T> {
+    linear::backward_params(x.view(), dy.view(), dw.view_mut(), Some(db.view_mut()));
+    let mut dx = workspace::array(Ix2(dy.nrows(), w.nrows()), T::zero());
+    linear::backward_input_into(w.view(), dy.view(), dx.view_mut(), false);
+    dx
+}
+
+/// `[B, N, E]` -> `[B*N, E]`: a copy in standard layout, in a recycled buffer.
 fn merge_items<T: Real>(x: ArrayView3<T>) -> Array2<T> {
     let (batch, items, emb) = x.dim();
-    x.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((batch * items, emb))
-        .expect("a standard-layout array reshapes to the same number of elements")
+    let mut out = workspace::array(Ix2(batch * items, emb), T::zero());
+    match (x.as_slice(), out.as_slice_mut()) {
+        (Some(src), Some(dst)) => dst.copy_from_slice(src),
+        _ => out.iter_mut().zip(x.iter()).for_each(|(o, &v)| *o = v),
+    }
+    out
 }
 
 /// `[B*N, E]` -> `[B, N, E]` for an owned array (always freshly allocated in standard layout here).

@@ -51,6 +51,7 @@ pub mod layernorm;
 pub mod linear;
 pub mod linear_items;
 pub mod loss;
+pub mod workspace;
 
 /// The floating-point element type of the operators: f32 in production, f64 for gradient checks.
 pub trait Real:
