@@ -7,7 +7,8 @@
 //! the caches hand them back when dropped: after the first step of a chunk, a thread's buffers
 //! come from its pool, uncleared.
 //!
-//! Buffers are matched by exact length (a step repeats its sizes exactly). A thread keeps at
+//! Buffers are matched by exact length (a step repeats its sizes exactly), most recently handed
+//! back first (the likeliest to be in cache). A thread keeps at
 //! most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes; beyond that, handed-back buffers are
 //! freed. Pools are per thread because a chunk's forward and backward run on one rayon worker:
 //! no locking, and a buffer is reused by the thread whose cache it last warmed.
@@ -47,11 +48,12 @@ pub fn take<T: Copy + 'static>(len: usize, fill: T) -> Vec<T> {
     }
     let recycled = POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
+        // The most recently handed back first: it is the likeliest to be in cache.
         let at = pool
             .buffers
             .iter()
-            .position(|(l, _, b)| *l == len && b.is::<Vec<T>>())?;
-        let (_, bytes, buffer) = pool.buffers.swap_remove(at);
+            .rposition(|(l, _, b)| *l == len && b.is::<Vec<T>>())?;
+        let (_, bytes, buffer) = pool.buffers.remove(at);
         pool.bytes -= bytes;
         Some(buffer)
     });
