@@ -97,6 +97,9 @@ pub(crate) fn optimizer_step(
     norm as f32
 }
 
+/// Elements per parallel task of the element-wise dense passes (norm, Adagrad).
+pub(crate) const ELEMENTWISE_PIECE: usize = 1 << 15;
+
 /// Zeroed Adagrad sums shaped like the network's dense tensors and embedding tables.
 pub(crate) fn zero_adagrad_sums(net: &Network<f32>) -> (Vec<Array2<f32>>, Vec<Vec<Array2<f32>>>) {
     let dense = net
@@ -115,10 +118,18 @@ pub(crate) fn zero_adagrad_sums(net: &Network<f32>) -> (Vec<Array2<f32>>, Vec<Ve
 /// Sum of squares of every dense and embedding-row gradient (the clip norm's square).
 pub(crate) fn grads_squared_norm(grads: &NetGrads<f32>) -> f64 {
     // Per-tensor sums in parallel, added in a fixed order (the same bits for any thread count).
+    // Large tensors in fixed pieces, so that one big matrix does not keep a thread alone.
     let dense: Vec<f64> = grads
         .dense
-        .par_iter()
-        .map(|g| squared_norm(g.as_slice_memory_order().unwrap_or(&[])))
+        .iter()
+        .flat_map(|g| {
+            g.as_slice_memory_order()
+                .unwrap_or(&[])
+                .chunks(ELEMENTWISE_PIECE)
+        })
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(squared_norm)
         .collect();
     let tables: Vec<f64> = grads
         .tables
@@ -140,25 +151,36 @@ pub(crate) fn apply_adagrad(
     scale: f32,
 ) {
     let specs = &net.graph.params;
-    net.dense
-        .par_iter_mut()
-        .zip(dense_accum.par_iter_mut())
-        .zip(grads.dense.par_iter())
+    // Element-wise, so the tensors go in fixed pieces across threads (one big matrix would
+    // otherwise keep a thread alone) with the same bits for any thread count.
+    let mut pieces = Vec::new();
+    for (t, ((p, a), g)) in net
+        .dense
+        .iter_mut()
+        .zip(dense_accum.iter_mut())
+        .zip(&grads.dense)
         .enumerate()
-        .for_each(|(t, ((p, a), g))| {
-            let wd = if specs[t].is_matrix {
-                hyper.weight_decay
-            } else {
-                0.0
-            };
-            if let (Some(p), Some(a), Some(g)) = (
-                p.as_slice_memory_order_mut(),
-                a.as_slice_memory_order_mut(),
-                g.as_slice_memory_order(),
-            ) {
-                adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
-            }
-        });
+    {
+        let wd = if specs[t].is_matrix {
+            hyper.weight_decay
+        } else {
+            0.0
+        };
+        if let (Some(p), Some(a), Some(g)) = (
+            p.as_slice_memory_order_mut(),
+            a.as_slice_memory_order_mut(),
+            g.as_slice_memory_order(),
+        ) {
+            let parts = p
+                .chunks_mut(ELEMENTWISE_PIECE)
+                .zip(a.chunks_mut(ELEMENTWISE_PIECE))
+                .zip(g.chunks(ELEMENTWISE_PIECE));
+            pieces.extend(parts.map(|((p, a), g)| (p, a, g, wd)));
+        }
+    }
+    pieces.into_par_iter().for_each(|(p, a, g, wd)| {
+        adagrad_dense(p, g, a, hyper.lr, hyper.adagrad_eps, scale, wd);
+    });
     // One task per embedding table (each touches only its own rows and sums).
     let jobs: Vec<_> = net
         .tables

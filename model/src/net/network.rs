@@ -279,24 +279,55 @@ pub fn batch_loss_grads<T: Real>(
     if n_chunks > 1 {
         let (first, rest) = chunk_grads.split_at_mut(1);
         let rest = &rest[..n_chunks - 1];
-        first[0]
-            .dense
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(t, acc)| {
+        // Element-wise in fixed pieces (one big matrix would otherwise keep a thread alone);
+        // each element adds the other chunks in chunk order, as before.
+        const PIECE: usize = 1 << 15;
+        let mut pieces = Vec::new();
+        for (t, acc) in first[0].dense.iter_mut().enumerate() {
+            if acc.as_slice_memory_order().is_none() {
                 for other in rest {
                     *acc += &other.dense[t];
                 }
-            });
-        for (g, group) in first[0].tables.iter_mut().enumerate() {
-            for (f, acc) in group.iter_mut().enumerate() {
-                for other in rest {
-                    for (row, grad) in other.tables[g][f].iter() {
-                        acc.add_row(row, ndarray::ArrayView1::from(grad));
-                    }
+                continue;
+            }
+            let acc = acc.as_slice_memory_order_mut().unwrap_or(&mut []);
+            pieces.extend(
+                acc.chunks_mut(PIECE)
+                    .enumerate()
+                    .map(|(i, a)| (t, i * PIECE, a)),
+            );
+        }
+        pieces.into_par_iter().for_each(|(t, start, acc)| {
+            let len = acc.len();
+            for other in rest {
+                let src = other.dense[t]
+                    .as_slice_memory_order()
+                    .and_then(|o| o.get(start..start + len))
+                    .expect("chunk gradients are made alike: contiguous, same shape");
+                for (a, &v) in acc.iter_mut().zip(src) {
+                    *a += v;
                 }
             }
-        }
+        });
+        // One task per table; each table adds the other chunks' rows in chunk order.
+        let tables: Vec<_> = first[0]
+            .tables
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                group
+                    .iter_mut()
+                    .enumerate()
+                    .map(move |(f, acc)| (g, f, acc))
+            })
+            .collect();
+        tables.into_par_iter().for_each(|(g, f, acc)| {
+            for other in rest {
+                for (row, grad) in other.tables[g][f].iter() {
+                    acc.add_row(row, ndarray::ArrayView1::from(grad));
+                }
+            }
+        });
     }
     losses.into_iter().fold(T::zero(), |a, b| a + b)
 }
