@@ -188,20 +188,16 @@ pub fn backward_into<T: Real>(
         dbeta.len()
     );
     let n = T::from_usize(features).unwrap_or_else(T::one);
-    if let (Some(d), Some(h), Some(dxs), Some(g), Some(dg), Some(db)) = (
+    if let (Some(d), Some(h), Some(inv), Some(dxs), Some(g), Some(dg), Some(db)) = (
         dy.as_slice(),
         cache.xhat.as_slice(),
+        cache.inv_std.as_slice(),
         dx.as_slice_mut(),
         gamma.as_slice(),
         dgamma.as_slice_mut(),
         dbeta.as_slice_mut(),
     ) {
-        backward_rows(
-            (d, h, cache.inv_std.as_slice().unwrap_or(&[])),
-            g,
-            (dg, db),
-            dxs,
-        );
+        backward_rows((d, h, inv), g, (dg, db), dxs);
         return;
     }
     for ((dyr, hr), (mut dxr, &inv)) in dy
@@ -241,17 +237,7 @@ pub fn backward_into<T: Real>(
 /// additions instead of a chain of 16 dependent scalar ones.
 #[inline(always)]
 fn sum8<T: Real>(xs: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
-        *a += v;
-    }
-    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+    sum8_of(xs, xs, |v, _| v)
 }
 
 /// [`sum8`] of `f(a_j, b_j)` over two rows of equal length, without a temporary.
