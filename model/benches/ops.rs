@@ -65,17 +65,92 @@ fn linear_items_forward_64to48(bencher: Bencher) {
     bencher.bench_local(|| linear_items::forward(x.view(), w.view(), Some(b.view())));
 }
 
-#[divan::bench]
-fn linear_items_backward_64to48(bencher: Bencher) {
+/// Backward (dx, dW, db) of the item-axis Linear `items -> outs` on `batch` examples.
+fn bench_linear_items_backward(bencher: Bencher, batch: usize, items: usize, outs: usize) {
     let (x, w, dy) = (
-        uniform3(4, (BATCH, 64, EMB)),
-        uniform2(5, (64, 48)),
-        uniform3(6, (BATCH, 48, EMB)),
+        uniform3(4, (batch, items, EMB)),
+        uniform2(5, (items, outs)),
+        uniform3(6, (batch, outs, EMB)),
     );
-    let mut dw = Array2::<f32>::zeros((64, 48));
-    let mut db = Array1::<f32>::zeros(48);
+    let mut dw = Array2::<f32>::zeros((items, outs));
+    let mut db = Array1::<f32>::zeros(outs);
     bencher.bench_local(|| {
         linear_items::backward(
+            x.view(),
+            w.view(),
+            dy.view(),
+            dw.view_mut(),
+            Some(db.view_mut()),
+        )
+    });
+}
+
+#[divan::bench]
+fn linear_items_backward_64to48(bencher: Bencher) {
+    bench_linear_items_backward(bencher, BATCH, 64, 48);
+}
+
+/// Criteo-Full's balancing projection (162 items -> 39, a width with a partial column block) on
+/// a 128-example chunk.
+#[divan::bench]
+fn linear_items_backward_162to39_chunk128(bencher: Bencher) {
+    bench_linear_items_backward(bencher, 128, 162, 39);
+}
+
+/// LayerNorm over rows of 16 (the transformer's two LayerNorms on a 128-example chunk of 64
+/// items: 8,192 rows), forward then backward, into preallocated buffers.
+#[divan::bench]
+fn layernorm_rows16_forward_backward_8192(bencher: Bencher) {
+    let (x, dy) = (uniform2(7, (8192, EMB)), uniform2(8, (8192, EMB)));
+    let (gamma, beta) = (Array1::<f32>::ones(EMB), Array1::<f32>::zeros(EMB));
+    let (mut y, mut dx) = (
+        Array2::<f32>::zeros((8192, EMB)),
+        Array2::<f32>::zeros((8192, EMB)),
+    );
+    let (mut dgamma, mut dbeta) = (Array1::<f32>::zeros(EMB), Array1::<f32>::zeros(EMB));
+    let mut cache = layernorm::LayerNormCache::empty();
+    bencher.bench_local(|| {
+        layernorm::forward_into(
+            x.view(),
+            gamma.view(),
+            beta.view(),
+            1e-5,
+            y.view_mut(),
+            &mut cache,
+        );
+        layernorm::backward_into(
+            &cache,
+            gamma.view(),
+            dy.view(),
+            dgamma.view_mut(),
+            dbeta.view_mut(),
+            dx.view_mut(),
+        );
+    });
+}
+
+/// The attention layer's 16 x 16 projections on 8,192 rows: forward, and backward (dW, db, dx).
+#[divan::bench]
+fn linear16_forward_8192(bencher: Bencher) {
+    let (x, w, b) = (
+        uniform2(7, (8192, EMB)),
+        uniform2(9, (EMB, EMB)),
+        Array1::<f32>::zeros(EMB),
+    );
+    let mut y = Array2::<f32>::zeros((8192, EMB));
+    bencher.bench_local(|| linear::forward_into(x.view(), w.view(), Some(b.view()), y.view_mut()));
+}
+
+#[divan::bench]
+fn linear16_backward_8192(bencher: Bencher) {
+    let (x, dy, w) = (
+        uniform2(7, (8192, EMB)),
+        uniform2(8, (8192, EMB)),
+        uniform2(9, (EMB, EMB)),
+    );
+    let (mut dw, mut db) = (Array2::<f32>::zeros((EMB, EMB)), Array1::<f32>::zeros(EMB));
+    bencher.bench_local(|| {
+        linear::backward(
             x.view(),
             w.view(),
             dy.view(),
@@ -221,68 +296,6 @@ fn linear_items_forward_64to48_one_gemm_alternative(bencher: Bencher) {
             yp.permuted_axes([0, 2, 1])
                 .as_standard_layout()
                 .into_owned(),
-        )
-    });
-}
-
-#[divan::bench]
-fn tmp_layernorm_rows16_fwd_bwd(bencher: Bencher) {
-    let x = uniform2(7, (8192, 16));
-    let dy = uniform2(8, (8192, 16));
-    let g = Array1::<f32>::ones(16);
-    let b = Array1::<f32>::zeros(16);
-    let mut y = Array2::<f32>::zeros((8192, 16));
-    let mut dx = Array2::<f32>::zeros((8192, 16));
-    let mut dg = Array1::<f32>::zeros(16);
-    let mut db = Array1::<f32>::zeros(16);
-    let mut c = layernorm::LayerNormCache::empty();
-    bencher.bench_local(|| {
-        layernorm::forward_into(x.view(), g.view(), b.view(), 1e-5, y.view_mut(), &mut c);
-        layernorm::backward_into(
-            &c,
-            g.view(),
-            dy.view(),
-            dg.view_mut(),
-            db.view_mut(),
-            dx.view_mut(),
-        );
-    });
-}
-
-#[divan::bench]
-fn tmp_linear16_backward(bencher: Bencher) {
-    let x = uniform2(7, (8192, 16));
-    let dy = uniform2(8, (8192, 16));
-    let w = uniform2(9, (16, 16));
-    let mut dw = Array2::<f32>::zeros((16, 16));
-    let mut db = Array1::<f32>::zeros(16);
-    bencher.bench_local(|| {
-        linear::backward(
-            x.view(),
-            w.view(),
-            dy.view(),
-            dw.view_mut(),
-            Some(db.view_mut()),
-        )
-    });
-}
-
-#[divan::bench]
-fn tmp_linear_items_backward_162to39(bencher: Bencher) {
-    let (x, w, dy) = (
-        uniform3(4, (128, 162, EMB)),
-        uniform2(5, (162, 39)),
-        uniform3(6, (128, 39, EMB)),
-    );
-    let mut dw = Array2::<f32>::zeros((162, 39));
-    let mut db = Array1::<f32>::zeros(39);
-    bencher.bench_local(|| {
-        linear_items::backward(
-            x.view(),
-            w.view(),
-            dy.view(),
-            dw.view_mut(),
-            Some(db.view_mut()),
         )
     });
 }
