@@ -468,3 +468,29 @@ fn invalid_genotypes_are_rejected_with_the_block_and_key() {
     };
     assert!(build_nasrec(&tiny_genotype(), &bad_schema, &opts, 0).is_err());
 }
+
+/// Prediction runs the attention layers without keeping their softmax exponentials but gives the
+/// training forward's logits bit for bit (f32: the production kernels), for a genotype with two
+/// transformer nodes.
+#[test]
+fn inference_logits_equal_the_training_forwards() {
+    let graph = compile_genotype(
+        &tiny_genotype(),
+        3,
+        4,
+        GenotypeBuild {
+            layernorm: true,
+            operator_balancing: true,
+        },
+    )
+    .expect("compiles");
+    let net = Network::<f32>::init(graph, &tiny_schema(), 5).expect("init");
+    let batch = random_batch(&tiny_schema(), 37, 9);
+    let (dense, sparse) = (batch.dense.view(), batch.sparse.view());
+    let training = recpim_model::net::engine::forward(&net.graph, net.params(), dense, sparse)
+        .logits(&net.graph);
+    let inference = net.logits_chunk(dense, sparse);
+    let bits = |a: &ndarray::Array1<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(training.len(), 37);
+    assert_eq!(bits(&training), bits(&inference));
+}

@@ -125,12 +125,40 @@ fn attention_params<'a, T: Real>(
 }
 
 /// Runs the graph forward on `dense` `[B, n_dense]` and `sparse` `[B, n_sparse]` (rows already
-/// inside their tables).
+/// inside their tables), keeping what [`backward`] needs.
 pub fn forward<T: Real>(
     graph: &Graph,
     p: ParamsRef<'_, T>,
     dense: ArrayView2<'_, T>,
     sparse: ArrayView2<'_, u32>,
+) -> Tape<T> {
+    forward_pass(graph, p, dense, sparse, Pass::Training)
+}
+
+/// The logits `[B]` of a forward pass that no backward follows: the same values, bit for bit, as
+/// `forward(..).logits(graph)`, without writing the attention layers' softmax exponentials.
+pub fn forward_logits<T: Real>(
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+) -> ndarray::Array1<T> {
+    forward_pass(graph, p, dense, sparse, Pass::Inference).logits(graph)
+}
+
+/// Whether a backward will read the forward's caches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Training,
+    Inference,
+}
+
+fn forward_pass<T: Real>(
+    graph: &Graph,
+    p: ParamsRef<'_, T>,
+    dense: ArrayView2<'_, T>,
+    sparse: ArrayView2<'_, u32>,
+    pass: Pass,
 ) -> Tape<T> {
     let batch = dense.nrows();
     let mut values: Vec<Tensor<T>> = Vec::with_capacity(graph.nodes.len());
@@ -170,9 +198,14 @@ pub fn forward<T: Real>(
                 let (q, n) = nq.expect("checked by the guard");
                 let (xq, mask) = q.items_input(n, values[*x].items());
                 let ap = attention_params(p.dense, params);
-                let (y, c) = ops::attention::forward(xq.view(), &ap, real(LN_EPS));
-                cache = Cache::QuantAttention(Box::new(c), mask);
-                Tensor::Items(y)
+                if pass == Pass::Inference {
+                    let eps = real(LN_EPS);
+                    Tensor::Items(ops::attention::forward_for_inference(xq.view(), &ap, eps))
+                } else {
+                    let (y, c) = ops::attention::forward(xq.view(), &ap, real(LN_EPS));
+                    cache = Cache::QuantAttention(Box::new(c), mask);
+                    Tensor::Items(y)
+                }
             }
             Op::DenseInput => Tensor::Flat(dense.to_owned()),
             Op::Embed { group } => {
@@ -304,9 +337,14 @@ pub fn forward<T: Real>(
             Op::Fm(x) => Tensor::Flat(ops::fm::forward(values[*x].items())),
             Op::Attention { x, params } => {
                 let ap = attention_params(p.dense, params);
-                let (y, c) = ops::attention::forward(values[*x].items(), &ap, real(LN_EPS));
-                cache = Cache::Attention(Box::new(c));
-                Tensor::Items(y)
+                let (x, eps) = (values[*x].items(), real(LN_EPS));
+                if pass == Pass::Inference {
+                    Tensor::Items(ops::attention::forward_for_inference(x, &ap, eps))
+                } else {
+                    let (y, c) = ops::attention::forward(x, &ap, eps);
+                    cache = Cache::Attention(Box::new(c));
+                    Tensor::Items(y)
+                }
             }
             Op::SumFeatures { x, scale } => {
                 let sc: T = real(*scale);

@@ -106,7 +106,7 @@ impl<T: Real> Network<T> {
 
     /// Logits of one chunk.
     pub fn logits_chunk(&self, dense: ArrayView2<'_, T>, sparse: ArrayView2<'_, u32>) -> Array1<T> {
-        engine::forward(&self.graph, self.params(), dense, sparse).logits(&self.graph)
+        engine::forward_logits(&self.graph, self.params(), dense, sparse)
     }
 
     /// Logits of a whole batch (chunked, parallel, deterministic).
@@ -216,13 +216,12 @@ pub fn batch_logits<T: Real>(
     let parts: Vec<Array1<T>> = chunks
         .par_iter()
         .map(|&(a, b)| {
-            engine::forward(
+            engine::forward_logits(
                 graph,
                 p,
                 dense.slice(s![a..b, ..]),
                 sparse.slice(s![a..b, ..]),
             )
-            .logits(graph)
         })
         .collect();
     let mut out = Array1::zeros(n);
