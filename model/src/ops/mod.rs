@@ -30,7 +30,10 @@
 //!   `backward(&cache, &params, dy, &mut AttentionGrads) -> dx`; `AttentionWeights` owns a set
 //!   (`init(emb, rng)`, `zeros(emb)`, `.params()`, `.grads()`). The cache keeps the softmax
 //!   exponentials up to `PROBS_KEEP_LIMIT` elements (shard large batches, e.g. 128 examples,
-//!   to stay under it), else the backward recomputes them.
+//!   to stay under it), else the backward recomputes them; `forward_for_inference` keeps none.
+//!   Its buffers come from, and its cache returns them to, the [`workspace`].
+//! - [`workspace`]: per-thread recycled buffers (`take`, `give`, `array`, `give_array`) for
+//!   operators whose every output element is written, so repeated steps allocate nothing.
 //! - [`init`]: xavier initialisers, LayerNorm parameters, `LN_EPS`, `TRANSFORMER_LN_GAIN`.
 //! - [`exp_f32`] / [`Real::exp_inplace`]: the vectorisable exponential of the softmax.
 //!
