@@ -105,7 +105,7 @@ pub fn part_names(n_parts: usize) -> &'static [&'static str] {
 pub struct SplitOptions {
     /// Seed of the shuffle within each class.
     pub seed: u64,
-    /// train[,val[,test]] fractions.
+    /// `train[,val[,test]]` fractions.
     pub fractions: Vec<f64>,
     /// Reading options (strict mode, avazu id).
     pub read: ReadOptions,
