@@ -90,7 +90,7 @@ pub(crate) fn init_tensor<T: Real>(
     }
 }
 
-/// Fewest rows an embedding table is initialised as if it had (see `init_embedding`: the Xavier-normal fan-in of a small table).
+/// Fewest rows an embedding table is initialised as if it had (in `init_embedding`'s variance).
 pub const EMBEDDING_INIT_MIN_ROWS: usize = 1024;
 
 /// Seeded initial embedding table of `rows x dim`: `N(0, 2 / (max(rows, EMBEDDING_INIT_MIN_ROWS) +
