@@ -50,6 +50,21 @@ fn tiny_genotype() -> Genotype {
     }
 }
 
+/// [`tiny_genotype`] compiled for `n_dense` dense features and the four tables of
+/// [`tiny_schema`], LayerNorm and operator balancing on.
+fn tiny_graph(n_dense: usize) -> recpim_model::net::graph::Graph {
+    compile_genotype(
+        &tiny_genotype(),
+        n_dense,
+        4,
+        GenotypeBuild {
+            layernorm: true,
+            operator_balancing: true,
+        },
+    )
+    .expect("compiles")
+}
+
 fn tiny_schema() -> DataSchema {
     DataSchema {
         n_dense: 3,
@@ -95,16 +110,7 @@ fn whole_model_gradients_without_dense_features() {
         n_dense: 0,
         table_rows: vec![5, 4, 6, 3],
     };
-    let graph = compile_genotype(
-        &tiny_genotype(),
-        0,
-        4,
-        GenotypeBuild {
-            layernorm: true,
-            operator_balancing: true,
-        },
-    )
-    .expect("compiles");
+    let graph = tiny_graph(0);
     assert!(fd_check(graph, &schema, 4, 22, 20) > 300);
 }
 
@@ -252,16 +258,7 @@ fn one_and_two_threads_give_identical_bits() {
 
 #[test]
 fn chunked_batch_equals_one_chunk() {
-    let graph = compile_genotype(
-        &tiny_genotype(),
-        3,
-        4,
-        GenotypeBuild {
-            layernorm: true,
-            operator_balancing: true,
-        },
-    )
-    .expect("compiles");
+    let graph = tiny_graph(3);
     let net = Network::<f64>::init(graph, &tiny_schema(), 4).expect("init");
     let (d, s, l) = random_inputs(&tiny_schema(), 300, 8);
     let mut work = Vec::new();
@@ -474,16 +471,7 @@ fn invalid_genotypes_are_rejected_with_the_block_and_key() {
 /// transformer nodes.
 #[test]
 fn inference_logits_equal_the_training_forwards() {
-    let graph = compile_genotype(
-        &tiny_genotype(),
-        3,
-        4,
-        GenotypeBuild {
-            layernorm: true,
-            operator_balancing: true,
-        },
-    )
-    .expect("compiles");
+    let graph = tiny_graph(3);
     let net = Network::<f32>::init(graph, &tiny_schema(), 5).expect("init");
     let batch = random_batch(&tiny_schema(), 37, 9);
     let (dense, sparse) = (batch.dense.view(), batch.sparse.view());
