@@ -2,7 +2,7 @@
 //! trainer's `CtrModel` trait.
 
 use super::graph::Graph;
-use super::network::{check_schema, NetGrads, Network};
+use super::network::{check_schema, NetGrads, Network, ELEMENTWISE_PIECE};
 use super::state_io;
 use crate::batch::{Batch, DataSchema};
 use crate::ctr_model::{CtrModel, ParamCounts, StepHyper, StepStats};
@@ -96,9 +96,6 @@ pub(crate) fn optimizer_step(
     apply_adagrad(net, dense_accum, table_accum, grads, hyper, scale);
     norm as f32
 }
-
-/// Elements per parallel task of the element-wise dense passes (norm, Adagrad).
-pub(crate) const ELEMENTWISE_PIECE: usize = 1 << 15;
 
 /// Zeroed Adagrad sums shaped like the network's dense tensors and embedding tables.
 pub(crate) fn zero_adagrad_sums(net: &Network<f32>) -> (Vec<Array2<f32>>, Vec<Vec<Array2<f32>>>) {

@@ -17,6 +17,10 @@ use rayon::prelude::*;
 /// often; BENCHMARKS.md.)
 pub const CHUNK_ROWS: usize = 128;
 
+/// Elements per parallel task of the step's element-wise dense passes (the chunk-gradient
+/// reduction, the clip norm's sums, Adagrad): fixed, so results do not depend on the threads.
+pub(crate) const ELEMENTWISE_PIECE: usize = 1 << 15;
+
 /// Parameter values of a network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network<T> {
@@ -280,7 +284,6 @@ pub fn batch_loss_grads<T: Real>(
         let rest = &rest[..n_chunks - 1];
         // Element-wise in fixed pieces (one big matrix would otherwise keep a thread alone);
         // each element adds the other chunks in chunk order, as before.
-        const PIECE: usize = 1 << 15;
         let mut pieces = Vec::new();
         for (t, acc) in first[0].dense.iter_mut().enumerate() {
             if acc.as_slice_memory_order().is_none() {
@@ -291,9 +294,9 @@ pub fn batch_loss_grads<T: Real>(
             }
             let acc = acc.as_slice_memory_order_mut().unwrap_or(&mut []);
             pieces.extend(
-                acc.chunks_mut(PIECE)
+                acc.chunks_mut(ELEMENTWISE_PIECE)
                     .enumerate()
-                    .map(|(i, a)| (t, i * PIECE, a)),
+                    .map(|(i, a)| (t, i * ELEMENTWISE_PIECE, a)),
             );
         }
         pieces.into_par_iter().for_each(|(t, start, acc)| {

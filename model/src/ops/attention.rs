@@ -472,10 +472,13 @@ pub fn backward<T: Real>(
     let dctx = projected_backward(&cache.ctx, &p.wo, &dr1, (&mut g.wo, &mut g.bo));
 
     let scale = cache.scale;
-    let rows = (batch * items, emb);
-    let mut dq = workspace::array(Ix2(rows.0, rows.1), T::zero());
-    let mut dk = workspace::array(Ix2(rows.0, rows.1), T::zero());
-    let mut dv = workspace::array(Ix2(rows.0, rows.1), T::zero());
+    // Overwritten by the core: recycled buffers need no clearing.
+    let rows = Ix2(batch * items, emb);
+    let (mut dq, mut dk, mut dv) = (
+        workspace::array(rows, T::zero()),
+        workspace::array(rows, T::zero()),
+        workspace::array(rows, T::zero()),
+    );
     let shape = CoreShape {
         batch,
         items,
