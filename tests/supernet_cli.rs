@@ -148,6 +148,14 @@ fn bad_flags_exit_2_and_name_the_flag() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
 
+/// A finished run's `summary.json` and the start of its checkpoint (the JSON header).
+fn summary_and_checkpoint_header(dir: &std::path::Path) -> (String, String) {
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let ckpt = std::fs::read(dir.join("supernet.ckpt")).unwrap();
+    let header = String::from_utf8_lossy(&ckpt[..ckpt.len().min(4096)]).to_string();
+    (summary, header)
+}
+
 #[test]
 fn no_operator_balancing_is_recorded_and_must_match_on_resume() {
     let tmp = tempfile::tempdir().unwrap();
@@ -160,26 +168,22 @@ fn no_operator_balancing_is_recorded_and_must_match_on_resume() {
     args.push("--no-operator-balancing");
     let out = recpim(&args, &["--out", whole.to_str().unwrap()]);
     support::assert_ok(&out);
-    let summary = std::fs::read_to_string(whole.join("summary.json")).unwrap();
+    let (summary, header) = summary_and_checkpoint_header(&whole);
     assert!(
         summary.contains("\"operator_balancing\": false"),
         "{summary}"
     );
-    let ckpt = std::fs::read(whole.join("supernet.ckpt")).unwrap();
-    let header = String::from_utf8_lossy(&ckpt[..ckpt.len().min(4096)]).to_string();
     assert!(header.contains("\"operator_balancing\":false"), "{header}");
 
     // The default stays balanced, says so in the summary, and its checkpoint header has no
     // field (the bytes of checkpoints written before the switch existed).
     let out = recpim(TINY, &["--out", balanced.to_str().unwrap()]);
     assert!(out.status.success());
-    let summary = std::fs::read_to_string(balanced.join("summary.json")).unwrap();
+    let (summary, header) = summary_and_checkpoint_header(&balanced);
     assert!(
         summary.contains("\"operator_balancing\": true"),
         "{summary}"
     );
-    let ckpt = std::fs::read(balanced.join("supernet.ckpt")).unwrap();
-    let header = String::from_utf8_lossy(&ckpt[..ckpt.len().min(4096)]).to_string();
     assert!(!header.contains("operator_balancing"), "{header}");
 
     // Paused without balancing; resuming with balancing is refused (exit 2, naming the flag);

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use recpim_model::genotype::{
     Genotype, MacroChoice, MicroChoice, SearchSpace, DENSE_DIMS, SPARSE_DIMS,
 };
-use recpim_model::net::params::RowRun;
+use recpim_model::net::params::{ParamSpec, RowRun};
 use recpim_model::net::{ModelOptions, Supernet};
 use recpim_model::{CtrModel, DataSchema, StepHyper};
 
@@ -43,6 +43,15 @@ const LN: ModelOptions = ModelOptions {
     layernorm: true,
     operator_balancing: true,
 };
+
+/// A NASRec-Full supernet (LayerNorm, balancing on) and the shipped Criteo-Full genotype's
+/// parameter slices in it, or `None` when the shared data is not there.
+fn criteo_full_subnet() -> Option<(Supernet, Vec<ParamSpec>)> {
+    let g = genotype_file("ea_criteo_kaggle_xlarge_best_1shot.json")?;
+    let sn = Supernet::new(SearchSpace::Full, &schema(), &LN, 0).expect("supernet");
+    let specs = sn.subnet_params(&g).expect("subnet");
+    Some((sn, specs))
+}
 
 fn max_abs_diff(a: &ndarray::Array1<f32>, b: &ndarray::Array1<f32>) -> f32 {
     a.iter()
@@ -150,11 +159,9 @@ fn gradients_land_in_the_subnet_slices_only() {
 
 #[test]
 fn row_runs_follow_the_reference_zero_masked_layout() {
-    let Some(g) = genotype_file("ea_criteo_kaggle_xlarge_best_1shot.json") else {
+    let Some((sn, specs)) = criteo_full_subnet() else {
         return;
     };
-    let sn = Supernet::new(SearchSpace::Full, &schema(), &LN, 0).expect("supernet");
-    let specs = sn.subnet_params(&g).expect("subnet");
     // Block 2 linear-3d reads sparse outputs [2, 1, 0]: block 1 output (s = 64, no dsi) at max
     // slot 2, block 0 output (s = 64 + dsi 8) at slot 1, raw (26 items) at slot 0. Max slots are
     // 26, 72, 72 items; dsi items sit at 64..72 of their slot.
@@ -591,11 +598,9 @@ fn balanced_interaction_layout_is_unchanged() {
     // With balancing on, the interaction's items are the dense item and the projected items
     // (leading): one run from row 0, and the output projection's max weight keeps its 1035 rows
     // (tril(46)), so existing checkpoints load.
-    let Some(g) = genotype_file("ea_criteo_kaggle_xlarge_best_1shot.json") else {
+    let Some((_, specs)) = criteo_full_subnet() else {
         return;
     };
-    let sn = Supernet::new(SearchSpace::Full, &schema(), &LN, 0).expect("supernet");
-    let specs = sn.subnet_params(&g).expect("subnet");
     let dp = specs
         .iter()
         .find(|p| p.key == "b2.dot-product.out_proj.w")

