@@ -2,7 +2,24 @@
 //! by the compiler, so [`dot`], [`sum`] and [`sum_of`] keep eight partial sums explicitly to let
 //! them vectorise.
 
+use std::any::TypeId;
+
 use super::Real;
+
+/// `s` as an f32 slice when `T` is f32 (the production element type), else `None`: the way
+/// generic operators reach their f32 intrinsic kernels.
+pub(crate) fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        // SAFETY: `T` is `f32` (same type id), so the pointer, length and lifetime carry over.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
+}
+
+/// Mutable counterpart of [`as_f32`].
+pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        // SAFETY: as in `as_f32`; the borrow is moved into the returned slice.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
+}
 
 /// Lanes of the partial sums in [`dot`] and [`sum_of`].
 pub(crate) const LANES: usize = 8;

@@ -7,16 +7,20 @@
 //! kernels of this file on contiguous rows: a row of E values is two AVX2 registers, so four
 //! output rows accumulate in eight registers while the N input rows stream past, and nothing is
 //! packed. Per example these products are tiny (`[M,N] x [N,E]`), and a general GEMM spent as
-//! long packing them as multiplying (BENCHMARKS.md, "Training speed"). The weight gradient is
-//! one pass over the batch: `dW[n,:] += x[b,n,e] dy_b^T[e,:]` with `dy_b` transposed once per
-//! example, so each `dW` row stays in registers over the E steps. Operands that are not in
-//! standard layout are copied into it first (the dense-to-sparse merger's item slices: one
+//! long packing them as multiplying (BENCHMARKS.md, "Training speed"). The weight gradient
+//! `dW[n,m] = sum_{b,e} x[b,n,e] dy[b,m,e]` runs in blocks of eight examples (whose `dy` rows
+//! stay in L1): 2 x 4 tiles of `dW` accumulate in eight registers over a block, each entry as
+//! eight lane partial sums (lane `l` takes embedding elements `l` and `l + 8`), added to a
+//! `[N, M, 8]` scratch per block and summed across lanes once at the end. Operands that are not
+//! in standard layout are copied into it first (the dense-to-sparse merger's item slices: one
 //! copy costs far less than a packed GEMM per example); other widths use one matrixmultiply
 //! GEMM per example.
 //!
-//! The kernels are compiled for the x86-64 baseline and with AVX2 enabled, chosen at run time;
-//! both execute the same operations in the same order (no FMA contraction), so they agree
-//! bitwise. Summation order over the input rows is fixed, so results do not depend on threads.
+//! The product kernels are compiled for the x86-64 baseline and with AVX2 enabled, chosen at run
+//! time; the weight-gradient tile has a portable form and an AVX2 intrinsic form (the portable
+//! loop did not keep its accumulators in registers). Each pair executes the same operations in
+//! the same order (no FMA contraction), so they agree bitwise. Summation orders are fixed, so
+//! results do not depend on threads.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
@@ -148,91 +152,240 @@ fn product_batch<T: Real>(
     product_batch_body(a, outs, input, out, bias, accumulate);
 }
 
-/// Columns of `dW` accumulated together in [`weight_grad_body`] (two AVX2 registers in f32).
-const COL_BLOCK: usize = 16;
+/// Examples per block of the weight gradient: a block's `dy` rows (`8 x M x E` values, 20 KiB
+/// for M = 39 in f32) stay in L1 while every pair of `dW` rows passes over them.
+const GRAD_EXAMPLES: usize = 8;
 
-/// `acc[r][j] = sum_e xs[r][e] dyt[e * stride + j]` for two `dW` rows at once over one block
-/// of [`COL_BLOCK`] columns (`dyt` starts at the block).
-#[inline(always)]
-fn weight_block2<T: Real>(xs: [&[T]; 2], dyt: &[T], stride: usize) -> [[T; COL_BLOCK]; 2] {
-    let mut acc = [[T::zero(); COL_BLOCK]; 2];
-    for e in 0..FAST_EMB {
-        let Ok(d) = <&[T; COL_BLOCK]>::try_from(&dyt[e * stride..e * stride + COL_BLOCK]) else {
-            continue;
-        };
-        let (s0, s1) = (xs[0][e], xs[1][e]);
-        for j in 0..COL_BLOCK {
-            acc[0][j] += s0 * d[j];
-            acc[1][j] += s1 * d[j];
-        }
-    }
-    acc
+/// Partial sums kept per `dW` entry: lane `l` sums the products of embedding elements `l` and
+/// `l + LANES` (one AVX2 register of f32 per entry).
+const LANES: usize = FAST_EMB / 2;
+// The final lane sum in `weight_grad` is written out for eight lanes.
+const _: () = assert!(LANES == 8);
+
+/// `dW` rows and columns of one register tile (8 accumulators of [`LANES`]).
+const GRAD_ROWS: usize = 2;
+const GRAD_COLS: usize = 4;
+
+/// One block of examples of the weight gradient: its rows of `x [B, N, E]` and `dy [B, M, E]`,
+/// `N`, `M`, and whether it is the first block (which overwrites the lane partial sums
+/// `part [N, M, LANES]` instead of adding to them).
+#[derive(Clone, Copy)]
+struct GradBlock<'a, T> {
+    x: &'a [T],
+    dy: &'a [T],
+    items: usize,
+    outs: usize,
+    first: bool,
 }
 
-/// `dw [N, M] += sum_b x_b dy_b^T` (`x [B, N, E]`, `dy [B, M, E]`, contiguous; `dw` row-major
-/// and contiguous): per example, `dy_b` is transposed to `[E, M']` once, `M'` being `M` rounded
-/// up to whole blocks of [`COL_BLOCK`] columns with zeros; then pairs of `dW` rows accumulate
-/// `sum_e x[b,n,e] dyt[e, block]` over the blocks in registers and add them to `dW` once per
-/// example (the last block only its real columns), so a width like 39 runs no scalar tail.
-#[inline(always)]
-fn weight_grad_body<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
-    const E: usize = FAST_EMB;
-    let (x_len, dy_len) = (items * E, outs * E);
-    if x_len == 0 || dy_len == 0 {
-        return;
+impl<T> GradBlock<'_, T> {
+    fn examples(&self) -> usize {
+        (self.x.len() / (self.items * FAST_EMB)).min(self.dy.len() / (self.outs * FAST_EMB))
     }
-    let stride = outs.div_ceil(COL_BLOCK) * COL_BLOCK;
-    let mut dyt = vec![T::zero(); E * stride];
-    let mut add_rows = |acc: &[[T; COL_BLOCK]], n: usize, m0: usize| {
-        let cols = COL_BLOCK.min(outs - m0);
-        for (r, acc_r) in acc.iter().enumerate() {
-            let row = (n + r) * outs + m0;
-            for (g, &a) in dw[row..row + cols].iter_mut().zip(acc_r) {
-                *g += a;
+}
+
+/// Runs `$tile!(R, C, n, m)` for every tile of an `N x M` gradient: [`GRAD_ROWS`] x
+/// [`GRAD_COLS`] tiles, smaller ones at the edges (`R` and `C` literals, for const generics).
+macro_rules! for_each_grad_tile {
+    ($items:expr, $outs:expr, $tile:ident) => {
+        for n in (0..$items).step_by(GRAD_ROWS) {
+            for m in (0..$outs).step_by(GRAD_COLS) {
+                match (GRAD_ROWS.min($items - n), GRAD_COLS.min($outs - m)) {
+                    (2, 4) => $tile!(2, 4, n, m),
+                    (2, 3) => $tile!(2, 3, n, m),
+                    (2, 2) => $tile!(2, 2, n, m),
+                    (2, _) => $tile!(2, 1, n, m),
+                    (_, 4) => $tile!(1, 4, n, m),
+                    (_, 3) => $tile!(1, 3, n, m),
+                    (_, 2) => $tile!(1, 2, n, m),
+                    _ => $tile!(1, 1, n, m),
+                }
             }
         }
     };
-    for (xb, dyb) in x.chunks_exact(x_len).zip(dy.chunks_exact(dy_len)) {
-        for (m, dym) in dyb.chunks_exact(E).enumerate() {
-            for (e, &v) in dym.iter().enumerate() {
-                dyt[e * stride + m] = v;
+}
+
+/// One `R x C` tile of `dW` (rows `n..`, columns `m..`) over a block of examples, in lanes:
+/// `part[n', m', l] (+)= sum_b (x[b,n',l] dy[b,m',l] + x[b,n',l+8] dy[b,m',l+8])`, the two
+/// products added first, then their sum to the accumulator (the AVX2 tile does the same).
+#[inline(always)]
+fn grad_tile<T: Real, const R: usize, const C: usize>(
+    t: GradBlock<T>,
+    (n, m): (usize, usize),
+    part: &mut [T],
+) {
+    const E: usize = FAST_EMB;
+    let mut acc = [[[T::zero(); LANES]; C]; R];
+    for (xb, dyb) in
+        t.x.chunks_exact(t.items * E)
+            .zip(t.dy.chunks_exact(t.outs * E))
+    {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let xr = &xb[(n + r) * E..(n + r + 1) * E];
+            for (c, acc_rc) in acc_r.iter_mut().enumerate() {
+                let d = &dyb[(m + c) * E..(m + c + 1) * E];
+                for (l, a) in acc_rc.iter_mut().enumerate() {
+                    *a += xr[l] * d[l] + xr[l + LANES] * d[l + LANES];
+                }
             }
         }
-        let mut n = 0;
-        while n + 2 <= items {
-            let xs = [&xb[n * E..(n + 1) * E], &xb[(n + 1) * E..(n + 2) * E]];
-            for m0 in (0..outs).step_by(COL_BLOCK) {
-                add_rows(&weight_block2(xs, &dyt[m0..], stride), n, m0);
-            }
-            n += 2;
-        }
-        if n < items {
-            // An odd last row: paired with itself, its second result dropped.
-            let xn = &xb[n * E..(n + 1) * E];
-            for m0 in (0..outs).step_by(COL_BLOCK) {
-                add_rows(&weight_block2([xn, xn], &dyt[m0..], stride)[..1], n, m0);
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (c, lanes) in acc_r.iter().enumerate() {
+            let dst = &mut part[((n + r) * t.outs + m + c) * LANES..][..LANES];
+            if t.first {
+                dst.copy_from_slice(lanes);
+            } else {
+                dst.iter_mut().zip(lanes).for_each(|(p, &a)| *p += a);
             }
         }
     }
 }
 
+/// All tiles of one block, portable.
+fn grad_block<T: Real>(t: GradBlock<T>, part: &mut [T]) {
+    macro_rules! tile {
+        ($r:literal, $c:literal, $n:expr, $m:expr) => {
+            grad_tile::<T, $r, $c>(t, ($n, $m), part)
+        };
+    }
+    for_each_grad_tile!(t.items, t.outs, tile);
+}
+
+/// [`grad_tile`] in AVX2 intrinsics for f32 (the portable loop does not keep its accumulators
+/// in registers). Same operations in the same order, so the same bits.
+///
+/// # Safety
+/// The CPU must support AVX2; `part` must hold `N * M * LANES` values and the tile must lie
+/// inside `N x M`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-/// # Safety
-/// The CPU must support AVX2.
-unsafe fn weight_grad_avx2<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
-    weight_grad_body(x, dy, items, outs, dw);
+#[inline]
+unsafe fn grad_tile_avx2<const R: usize, const C: usize>(
+    t: GradBlock<f32>,
+    examples: usize,
+    (n, m): (usize, usize),
+    part: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    const E: usize = FAST_EMB;
+    // `acc[c][r]`: column-major, so the loops below walk the arrays instead of indexing them.
+    let mut acc = [[_mm256_setzero_ps(); R]; C];
+    for b in 0..examples {
+        let xb = t.x.as_ptr().add((b * t.items + n) * E);
+        let db = t.dy.as_ptr().add((b * t.outs + m) * E);
+        let mut lo = [_mm256_setzero_ps(); R];
+        let mut hi = [_mm256_setzero_ps(); R];
+        for (r, (lo, hi)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
+            *lo = _mm256_loadu_ps(xb.add(r * E));
+            *hi = _mm256_loadu_ps(xb.add(r * E + LANES));
+        }
+        for (c, acc_c) in acc.iter_mut().enumerate() {
+            let d_lo = _mm256_loadu_ps(db.add(c * E));
+            let d_hi = _mm256_loadu_ps(db.add(c * E + LANES));
+            for ((a, &x_lo), &x_hi) in acc_c.iter_mut().zip(&lo).zip(&hi) {
+                let pair = _mm256_add_ps(_mm256_mul_ps(x_lo, d_lo), _mm256_mul_ps(x_hi, d_hi));
+                *a = _mm256_add_ps(*a, pair);
+            }
+        }
+    }
+    for (c, acc_c) in acc.iter().enumerate() {
+        for (r, &a) in acc_c.iter().enumerate() {
+            let dst = part[((n + r) * t.outs + m + c) * LANES..][..LANES].as_mut_ptr();
+            let sum = if t.first {
+                a
+            } else {
+                _mm256_add_ps(_mm256_loadu_ps(dst), a)
+            };
+            _mm256_storeu_ps(dst, sum);
+        }
+    }
 }
 
-/// Runtime dispatch of [`weight_grad_body`].
-fn weight_grad<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: `weight_grad_avx2` only requires AVX2, checked just above.
-        unsafe { weight_grad_avx2(x, dy, items, outs, dw) };
+/// All tiles of one block, AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2; `part` must hold `N * M * LANES` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn grad_block_avx2(t: GradBlock<f32>, part: &mut [f32]) {
+    assert!(
+        part.len() >= t.items * t.outs * LANES,
+        "linear_items: partial sums"
+    );
+    let examples = t.examples();
+    macro_rules! tile {
+        ($r:literal, $c:literal, $n:expr, $m:expr) => {
+            grad_tile_avx2::<$r, $c>(t, examples, ($n, $m), part)
+        };
+    }
+    for_each_grad_tile!(t.items, t.outs, tile);
+}
+
+/// `dw [N, M] += sum_b x_b dy_b^T` (`x [B, N, E]`, `dy [B, M, E]`, contiguous; `dw` row-major
+/// and contiguous). Blocks of [`GRAD_EXAMPLES`] examples; within a block, tiles of
+/// [`GRAD_ROWS`] x [`GRAD_COLS`] `dW` entries accumulate in registers over the block's
+/// examples, eight lanes per entry (each lane two embedding elements), and add to lane partial
+/// sums `[N, M, 8]`; the lanes are summed into `dw` once at the end, in a fixed order. No
+/// transposes and no padding: every multiply-add is a real one. `wide` picks the AVX2 tiles
+/// (f32 on a CPU with AVX2 only; the tests compare both).
+fn weight_grad_with<T: Real>(
+    x: &[T],
+    dy: &[T],
+    (items, outs): (usize, usize),
+    dw: &mut [T],
+    wide: bool,
+) {
+    let (x_len, dy_len) = (items * FAST_EMB, outs * FAST_EMB);
+    if x.len() < x_len || x_len == 0 || dy_len == 0 {
         return;
     }
-    weight_grad_body(x, dy, items, outs, dw);
+    let mut part = super::workspace::take(items * outs * LANES, T::zero());
+    let blocks = x
+        .chunks(GRAD_EXAMPLES * x_len)
+        .zip(dy.chunks(GRAD_EXAMPLES * dy_len));
+    for (block, (x, dy)) in blocks.enumerate() {
+        let t = GradBlock {
+            x,
+            dy,
+            items,
+            outs,
+            first: block == 0,
+        };
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            if let (Some(x), Some(dy), Some(p)) = (
+                super::kernels::as_f32(x),
+                super::kernels::as_f32(dy),
+                super::kernels::as_f32_mut(&mut part),
+            ) {
+                let t = GradBlock {
+                    x,
+                    dy,
+                    items,
+                    outs,
+                    first: t.first,
+                };
+                // SAFETY: `wide` is only set when the CPU has AVX2; `part` is `N * M * LANES`.
+                unsafe { grad_block_avx2(t, p) };
+                continue;
+            }
+        }
+        grad_block(t, &mut part);
+    }
+    for (g, p) in dw.iter_mut().zip(part.chunks_exact(LANES)) {
+        *g += ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+    }
+    super::workspace::give(part);
+}
+
+/// [`weight_grad_with`] with the AVX2 tiles when the CPU has AVX2.
+fn weight_grad<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    let wide = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let wide = false;
+    weight_grad_with(x, dy, (items, outs), dw, wide);
 }
 
 /// A contiguous row-major copy of `w` (`[in, out]`), or of its transpose.
@@ -449,7 +602,7 @@ mod tests {
     fn avx2_and_baseline_builds_agree_bitwise() {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
-            let (batch, items, outs) = (3, 7, 21);
+            let (batch, items, outs) = (11, 7, 21);
             let a = random(1, items * outs);
             let input = random(2, batch * items * FAST_EMB);
             let bias = random(3, outs);
@@ -470,9 +623,8 @@ mod tests {
             let dy = random(5, batch * outs * FAST_EMB);
             let mut base = random(6, items * outs);
             let mut wide = base.clone();
-            weight_grad_body(&input, &dy, items, outs, &mut base);
-            // SAFETY: as above.
-            unsafe { weight_grad_avx2(&input, &dy, items, outs, &mut wide) };
+            weight_grad_with(&input, &dy, (items, outs), &mut base, false);
+            weight_grad_with(&input, &dy, (items, outs), &mut wide, true);
             assert_eq!(bits(&base), bits(&wide), "weight gradient");
             return;
         }
@@ -506,8 +658,8 @@ mod tests {
     #[test]
     fn kernels_match_the_definition() {
         let mut r = ChaCha8Rng::seed_from_u64(9);
-        for (items, outs) in [(1, 1), (5, 3), (7, 21), (8, 32), (2, 48)] {
-            let batch = 2;
+        // Batches of 2 and of 11 (a full block of GRAD_EXAMPLES and a partial one).
+        for (batch, items, outs) in [(2, 1, 1), (11, 5, 3), (2, 7, 21), (11, 8, 32), (2, 2, 48)] {
             let e = FAST_EMB;
             let w = Array2::from_shape_fn((items, outs), |_| r.random_range(-1.0f64..1.0));
             let x: Vec<f64> = (0..batch * items * e)
