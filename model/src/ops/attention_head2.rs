@@ -436,7 +436,6 @@ unsafe fn backward_avx2(
     let tail_ps = _mm256_castsi256_ps(tail);
     let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
     let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));
-    let vscale = _mm256_set1_ps(scale);
     for b in 0..batch {
         s.transpose_in(ks, b, n, emb, &mut kt);
         s.transpose_in(vs, b, n, emb, &mut vt);
@@ -453,15 +452,19 @@ unsafe fn backward_avx2(
             for i in 0..n {
                 let at = (b * n + i) * emb + 2 * h;
                 let (q0, q1) = (qs[at], qs[at + 1]);
-                let (dc0, dc1) = (_mm256_set1_ps(dcs[at]), _mm256_set1_ps(dcs[at + 1]));
+                let (dc0, dc1) = (dcs[at], dcs[at + 1]);
                 let stat = (b * heads + h) * n + i;
-                let inv = _mm256_set1_ps(1.0 / stats[row_count + stat]);
+                let inv = 1.0 / stats[row_count + stat];
                 let shift = _mm256_set1_ps(stats[stat]);
                 let (a0, a1) = (_mm256_set1_ps(q0 * scale), _mm256_set1_ps(q1 * scale));
                 let kept = probs.map(|p| p[stat * n..].as_ptr());
-                let (prow, dprow) = (s.row.as_mut_ptr(), s.drow.as_mut_ptr());
-                // Pass A: probabilities (reloaded, or recomputed exactly as the forward made
-                // them), dP = dctx V^T, dV += P^T dctx, and <P, dP>.
+                let (erow, dprow) = (s.row.as_mut_ptr(), s.drow.as_mut_ptr());
+                // The row's exponentials `e` are used as they are (P = e / sum): the 1 / sum
+                // goes into per-row constants instead of a multiply per element.
+                let (vdc0, vdc1) = (_mm256_set1_ps(dc0), _mm256_set1_ps(dc1));
+                let (gv0, gv1) = (_mm256_set1_ps(dc0 * inv), _mm256_set1_ps(dc1 * inv));
+                // Pass A: e (reloaded, or recomputed exactly as the forward made it and kept
+                // for pass B), dP = dctx V^T, dV += P^T dctx = e (dctx / sum), and <e, dP>.
                 let mut weighted = _mm256_setzero_ps();
                 for c in 0..chunks {
                     let last = c + 1 == chunks;
@@ -471,35 +474,38 @@ unsafe fn backward_avx2(
                         None => {
                             let sc = scores8(a0, a1, k0.add(8 * c), k1.add(8 * c));
                             let e = exp8(_mm256_sub_ps(sc, shift));
-                            if last {
-                                _mm256_and_ps(e, tail_ps)
-                            } else {
-                                e
-                            }
+                            let e = if last { _mm256_and_ps(e, tail_ps) } else { e };
+                            _mm256_storeu_ps(erow.add(8 * c), e);
+                            e
                         }
                     };
-                    let p = _mm256_mul_ps(e, inv);
-                    _mm256_storeu_ps(prow.add(8 * c), p);
                     let dp = _mm256_fmadd_ps(
-                        dc1,
+                        vdc1,
                         _mm256_loadu_ps(v1.add(8 * c)),
-                        _mm256_mul_ps(dc0, _mm256_loadu_ps(v0.add(8 * c))),
+                        _mm256_mul_ps(vdc0, _mm256_loadu_ps(v0.add(8 * c))),
                     );
                     _mm256_storeu_ps(dprow.add(8 * c), dp);
                     let g0 = dv0.add(8 * c);
-                    _mm256_storeu_ps(g0, _mm256_fmadd_ps(dc0, p, _mm256_loadu_ps(g0)));
+                    _mm256_storeu_ps(g0, _mm256_fmadd_ps(gv0, e, _mm256_loadu_ps(g0)));
                     let g1 = dv1.add(8 * c);
-                    _mm256_storeu_ps(g1, _mm256_fmadd_ps(dc1, p, _mm256_loadu_ps(g1)));
-                    weighted = _mm256_fmadd_ps(p, dp, weighted);
+                    _mm256_storeu_ps(g1, _mm256_fmadd_ps(gv1, e, _mm256_loadu_ps(g1)));
+                    weighted = _mm256_fmadd_ps(e, dp, weighted);
                 }
-                let weighted = _mm256_set1_ps(hsum(weighted));
-                // Pass B: dS = scale P (dP - <P, dP>), dK += dS^T q, dq = dS K.
-                let (vq0, vq1) = (_mm256_set1_ps(q0), _mm256_set1_ps(q1));
+                // <P, dP> = <e, dP> / sum.
+                let weighted = _mm256_set1_ps(hsum(weighted) * inv);
+                // Pass B: dS = scale P (dP - <P, dP>) = (scale / sum) e (dP - <P, dP>), the
+                // factor in the constants: dK += dS^T q, dq = dS K.
+                let factor = scale * inv;
+                let (vq0, vq1) = (_mm256_set1_ps(q0 * factor), _mm256_set1_ps(q1 * factor));
                 let (mut g0, mut g1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
                 for c in 0..chunks {
-                    let p = _mm256_loadu_ps(prow.add(8 * c));
+                    let e = match kept {
+                        Some(src) if c + 1 == chunks => _mm256_maskload_ps(src.add(8 * c), tail),
+                        Some(src) => _mm256_loadu_ps(src.add(8 * c)),
+                        None => _mm256_loadu_ps(erow.add(8 * c)),
+                    };
                     let dp = _mm256_loadu_ps(dprow.add(8 * c));
-                    let ds = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_sub_ps(dp, weighted)), vscale);
+                    let ds = _mm256_mul_ps(e, _mm256_sub_ps(dp, weighted));
                     let d0 = dk0.add(8 * c);
                     _mm256_storeu_ps(d0, _mm256_fmadd_ps(vq0, ds, _mm256_loadu_ps(d0)));
                     let d1 = dk1.add(8 * c);
@@ -507,8 +513,8 @@ unsafe fn backward_avx2(
                     g0 = _mm256_fmadd_ps(ds, _mm256_loadu_ps(k0.add(8 * c)), g0);
                     g1 = _mm256_fmadd_ps(ds, _mm256_loadu_ps(k1.add(8 * c)), g1);
                 }
-                dqs[at] = hsum(g0);
-                dqs[at + 1] = hsum(g1);
+                dqs[at] = hsum(g0) * factor;
+                dqs[at + 1] = hsum(g1) * factor;
             }
         }
         s.transpose_out(&dkt, b, n, emb, dks);
