@@ -238,7 +238,9 @@ fn forward_pass<T: Real>(
                     let ws = w.slice(s![r0..r1, ..]);
                     match acc.as_mut() {
                         None => acc = Some(ops::linear_items::forward(values[x].items(), ws, bias)),
-                        Some(a) => *a += &ops::linear_items::forward(values[x].items(), ws, None),
+                        Some(a) => {
+                            ops::linear_items::forward_add_into(values[x].items(), ws, a.view_mut())
+                        }
                     }
                 }
                 Tensor::Items(acc.unwrap_or_else(|| Array3::zeros((batch, w.ncols(), 0))))
@@ -393,6 +395,29 @@ fn add_grad<T: Real>(grads: &mut [Option<Tensor<T>>], v: ValueId, g: Tensor<T>) 
     }
 }
 
+/// The item-axis Linear's backward for its input `x`: `dx` is added straight into `x`'s
+/// gradient when another consumer already started it (no temporary, no extra pass; the same
+/// bits as [`add_grad`] of a separate `dx`), else it becomes that gradient.
+fn linear_items_backward_to<T: Real>(
+    grads: &mut [Option<Tensor<T>>],
+    x: ValueId,
+    (xs, ws, dy): (ArrayView3<'_, T>, ArrayView2<'_, T>, ArrayView3<'_, T>),
+    (dw, db): (
+        ndarray::ArrayViewMut2<'_, T>,
+        Option<ndarray::ArrayViewMut1<'_, T>>,
+    ),
+) {
+    match &mut grads[x] {
+        Some(Tensor::Items(g)) => {
+            ops::linear_items::backward_into(xs, ws, dy, (dw, db), g.view_mut(), true)
+        }
+        _ => {
+            let dx = ops::linear_items::backward(xs, ws, dy, dw, db);
+            add_grad(grads, x, Tensor::Items(dx));
+        }
+    }
+}
+
 /// Backpropagates `dlogit` (`[B]`, d loss / d logit) through the tape.
 pub fn backward<T: Real>(
     graph: &Graph,
@@ -519,28 +544,19 @@ pub fn backward<T: Real>(
                 let rows = input_rows(graph, inputs);
                 let mut bias_done = b.is_none();
                 for (&x, (r0, r1)) in inputs.iter().zip(rows) {
-                    let dx = if !bias_done {
+                    let (xs, ws) = (tape.values[x].items(), wt.slice(s![r0..r1, ..]));
+                    if !bias_done {
                         let ids = [*w, b.unwrap_or(*w)];
                         let mut m = distinct_mut(out.dense, &ids);
                         let (dw, db) = m.split_at_mut(1);
                         bias_done = true;
-                        ops::linear_items::backward(
-                            tape.values[x].items(),
-                            wt.slice(s![r0..r1, ..]),
-                            dy,
-                            dw[0].slice_mut(s![r0..r1, ..]),
-                            Some(db[0].column_mut(0)),
-                        )
+                        let dw = dw[0].slice_mut(s![r0..r1, ..]);
+                        let grads_w = (dw, Some(db[0].column_mut(0)));
+                        linear_items_backward_to(&mut grads, x, (xs, ws, dy), grads_w);
                     } else {
-                        ops::linear_items::backward(
-                            tape.values[x].items(),
-                            wt.slice(s![r0..r1, ..]),
-                            dy,
-                            out.dense[*w].slice_mut(s![r0..r1, ..]),
-                            None,
-                        )
-                    };
-                    add_grad(&mut grads, x, Tensor::Items(dx));
+                        let dw = out.dense[*w].slice_mut(s![r0..r1, ..]);
+                        linear_items_backward_to(&mut grads, x, (xs, ws, dy), (dw, None));
+                    }
                 }
                 if !bias_done {
                     if let Some(b) = b {

@@ -526,9 +526,10 @@ unsafe fn backward_avx2(
 mod tests {
     use super::*;
 
-    /// The vector exponential against f64 `exp`: within 3e-7 relative (2.6e-7 measured) where a shifted softmax
-    /// term matters (`x` in [-21.5, 0]), within 6e-7 over the whole clamped range (where the
-    /// single-step reduction's ln 2 rounding adds up to 2.4e-7; 4.8e-7 measured), exactly 1 at 0, and NaN stays NaN.
+    /// The vector exponential against f64 `exp`: within 3e-7 relative (2.6e-7 measured) where
+    /// a shifted softmax term matters (`x` in [-21.5, 0]), within 6e-7 over the whole clamped
+    /// range (the single-step reduction's ln 2 rounding adds up to 2.4e-7; 4.8e-7 measured),
+    /// exactly 1 at 0, and NaN stays NaN.
     #[test]
     fn exponential_matches_f64_exp() {
         #[cfg(target_arch = "x86_64")]

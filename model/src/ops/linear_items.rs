@@ -512,9 +512,29 @@ pub fn backward<T: Real>(
     x: ArrayView3<T>,
     w: ArrayView2<T>,
     dy: ArrayView3<T>,
-    mut dw: ArrayViewMut2<T>,
+    dw: ArrayViewMut2<T>,
     db: Option<ArrayViewMut1<T>>,
 ) -> Array3<T> {
+    let (batch, items, emb) = x.dim();
+    let mut dx = Array3::zeros((batch, items, emb));
+    backward_into(x, w, dy, (dw, db), dx.view_mut(), false);
+    dx
+}
+
+/// [`backward`] writing `dx` into `dx [B, N, E]`: overwritten, or added to when `accumulate`
+/// (an input whose gradient already holds another consumer's part: no temporary, no extra pass;
+/// the same bits as adding [`backward`]'s result).
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn backward_into<T: Real>(
+    x: ArrayView3<T>,
+    w: ArrayView2<T>,
+    dy: ArrayView3<T>,
+    (mut dw, db): (ArrayViewMut2<T>, Option<ArrayViewMut1<T>>),
+    mut dx: ArrayViewMut3<T>,
+    accumulate: bool,
+) {
     let (batch, items, emb) = x.dim();
     let outs = w.ncols();
     assert_eq!(
@@ -537,7 +557,13 @@ pub fn backward<T: Real>(
         dw.dim(),
         w.dim()
     );
-    let mut dx = Array3::zeros((batch, items, emb));
+    assert_eq!(
+        dx.dim(),
+        x.dim(),
+        "linear_items backward: dx is {:?}, input {:?}",
+        dx.dim(),
+        x.dim()
+    );
     let (x_std, dy_std) = if emb == FAST_EMB {
         (Some(x.as_standard_layout()), Some(dy.as_standard_layout()))
     } else {
@@ -548,8 +574,8 @@ pub fn backward<T: Real>(
         .and_then(|x| x.as_slice())
         .zip(dy_std.as_ref().and_then(|d| d.as_slice()));
     if let (Some((xs, dys)), Some(dxs)) = (fast, dx.as_slice_mut()) {
-        // dx_b = W dy_b: the forward kernel with the transposed weight ([M, N] row-major).
-        product_batch(&dense_copy(&w, true), items, dys, dxs, None, false);
+        // dx_b (+)= W dy_b: the forward kernel with the transposed weight ([M, N] row-major).
+        product_batch(&dense_copy(&w, true), items, dys, dxs, None, accumulate);
         match dw.as_slice_mut() {
             Some(dws) => weight_grad(xs, dys, items, outs, dws),
             None => {
@@ -559,9 +585,10 @@ pub fn backward<T: Real>(
             }
         }
     } else {
+        let beta = if accumulate { T::one() } else { T::zero() };
         for ((xb, dyb), mut dxb) in x.outer_iter().zip(dy.outer_iter()).zip(dx.outer_iter_mut()) {
             general_mat_mul(T::one(), &xb, &dyb.t(), T::one(), &mut dw);
-            general_mat_mul(T::one(), &w, &dyb, T::zero(), &mut dxb);
+            general_mat_mul(T::one(), &w, &dyb, beta, &mut dxb);
         }
     }
     if let Some(mut db) = db {
@@ -577,7 +604,6 @@ pub fn backward<T: Real>(
             }
         }
     }
-    dx
 }
 
 #[cfg(test)]
@@ -651,6 +677,48 @@ mod tests {
         let dx1 = backward(x, w.view(), dy.view(), dw1.view_mut(), None);
         let dx2 = backward(owned.view(), w.view(), dy.view(), dw2.view_mut(), None);
         assert_eq!((dx1, dw1), (dx2, dw2));
+    }
+
+    /// The accumulating forms (`forward_add_into`, `backward_into` with `accumulate`) give the
+    /// bits of adding the separate results, on the register-blocked path (E = 16) and the GEMM
+    /// path (E = 5).
+    #[test]
+    fn accumulating_forms_equal_adding_separate_results() {
+        for emb in [FAST_EMB, 5] {
+            let (batch, items, outs) = (3, 6, 5);
+            let shape3 = |n: usize, seed: u64| {
+                ndarray::Array3::from_shape_vec((batch, n, emb), random(seed, batch * n * emb))
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let (x, dy, start_y, start_dx) = (
+                shape3(items, 1),
+                shape3(outs, 2),
+                shape3(outs, 3),
+                shape3(items, 4),
+            );
+            let w = Array2::from_shape_vec((items, outs), random(5, items * outs))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut y = start_y.clone();
+            forward_add_into(x.view(), w.view(), y.view_mut());
+            assert_eq!(
+                y,
+                &start_y + &forward(x.view(), w.view(), None),
+                "forward, E {emb}"
+            );
+            let (mut dw1, mut dw2) = (Array2::zeros((items, outs)), Array2::zeros((items, outs)));
+            let dx = backward(x.view(), w.view(), dy.view(), dw1.view_mut(), None);
+            let mut acc = start_dx.clone();
+            backward_into(
+                x.view(),
+                w.view(),
+                dy.view(),
+                (dw2.view_mut(), None),
+                acc.view_mut(),
+                true,
+            );
+            assert_eq!(acc, &start_dx + &dx, "dx, E {emb}");
+            assert_eq!(dw1, dw2, "dw, E {emb}");
+        }
     }
 
     /// The kernels against the definition, in f64, with every block shape (N odd, M with a
