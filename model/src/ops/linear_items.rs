@@ -37,16 +37,9 @@ const ROW_BLOCK: usize = 4;
 
 /// `out[o, :] (+)= sum_i a[i * outs + o] * input[i, :]` for one example: `a [I, O]` row-major,
 /// `input [I, E]`, `out [O, E]`, all contiguous, E = `FAST_EMB`. With `bias`, `out` starts from
-/// it; else from zero, or from `out` itself when `accumulate`.
+/// it, else from zero; `out` is overwritten.
 #[inline(always)]
-fn product_rows<T: Real>(
-    a: &[T],
-    outs: usize,
-    input: &[T],
-    out: &mut [T],
-    bias: Option<&[T]>,
-    accumulate: bool,
-) {
+fn product_rows<T: Real>(a: &[T], outs: usize, input: &[T], out: &mut [T], bias: Option<&[T]>) {
     const E: usize = FAST_EMB;
     let ins = input.len() / E;
     let mut o0 = 0;
@@ -83,19 +76,17 @@ fn product_rows<T: Real>(
             }
         }
         for (r, acc_r) in acc.iter().enumerate().take(rows) {
-            let dst = &mut out[(o0 + r) * E..(o0 + r + 1) * E];
-            if accumulate && bias.is_none() {
-                dst.iter_mut().zip(acc_r).for_each(|(d, &v)| *d += v);
-            } else {
-                dst.copy_from_slice(acc_r);
-            }
+            out[(o0 + r) * E..(o0 + r + 1) * E].copy_from_slice(acc_r);
         }
         o0 += rows;
     }
 }
 
-/// `out_b = A^T input_b` (+ bias, or `+=` when `accumulate`) for every example of a batch:
-/// `a [I, O]`, `input [B, I, E]`, `out [B, O, E]`, contiguous.
+/// `out_b = A^T input_b` (+ bias) for every example of a batch, or `out_b += A^T input_b` when
+/// `accumulate` (no bias): `a [I, O]`, `input [B, I, E]`, `out [B, O, E]`, contiguous. The
+/// accumulating form runs the same row kernel into a one-example scratch (L1-resident) and adds
+/// it: folding the addition into the kernel's write-back made the compiler spill the kernel's
+/// accumulators (six times slower, measured).
 #[inline(always)]
 fn product_batch_body<T: Real>(
     a: &[T],
@@ -111,11 +102,19 @@ fn product_batch_body<T: Real>(
     if in_len == 0 || out_len == 0 {
         return;
     }
-    for (xb, yb) in input
+    let pairs = input
         .chunks_exact(in_len)
-        .zip(out.chunks_exact_mut(out_len))
-    {
-        product_rows(a, outs, xb, yb, bias, accumulate);
+        .zip(out.chunks_exact_mut(out_len));
+    if accumulate {
+        let mut scratch = vec![T::zero(); out_len];
+        for (xb, yb) in pairs {
+            product_rows(a, outs, xb, &mut scratch, None);
+            yb.iter_mut().zip(&scratch).for_each(|(y, &p)| *y += p);
+        }
+    } else {
+        for (xb, yb) in pairs {
+            product_rows(a, outs, xb, yb, bias);
+        }
     }
 }
 
