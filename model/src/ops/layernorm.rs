@@ -331,7 +331,7 @@ pub fn forward_items<T: Real>(
     let (batch, items, emb) = x.dim();
     check_params(items, &gamma, &beta, "items");
     let n = T::from_usize(items).unwrap_or_else(T::one);
-    let x = x.as_standard_layout();
+    let x = super::layout::standard_items(x);
     let xs = x.as_slice().expect("a standard-layout array is contiguous");
     let mut y = Array3::zeros((batch, items, emb));
     let mut xhat = Array3::zeros((batch, items, emb));
@@ -418,7 +418,7 @@ pub fn backward_items<T: Real>(
         dbeta.len()
     );
     let n = T::from_usize(items).unwrap_or_else(T::one);
-    let dy = dy.as_standard_layout();
+    let dy = super::layout::standard_items(dy);
     let ds = dy
         .as_slice()
         .expect("a standard-layout array is contiguous");

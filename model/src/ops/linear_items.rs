@@ -443,7 +443,7 @@ pub fn forward_into<T: Real>(
     if emb == FAST_EMB {
         // A strided input (e.g. an item slice of a wider tensor) is copied once: far cheaper
         // than one packed GEMM per example.
-        let x = x.as_standard_layout();
+        let x = super::layout::standard_items(x);
         if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
             let bias: Option<Vec<T>> = b.as_ref().map(|b| b.iter().copied().collect());
             product_batch(
@@ -490,7 +490,7 @@ pub fn forward_add_into<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, mut y: Arra
         (batch, w.ncols(), emb)
     );
     if emb == FAST_EMB {
-        let x = x.as_standard_layout();
+        let x = super::layout::standard_items(x);
         if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
             product_batch(&dense_copy(&w, false), w.ncols(), xs, ys, None, true);
             return;
@@ -564,7 +564,10 @@ pub fn backward_into<T: Real>(
         x.dim()
     );
     let (x_std, dy_std) = if emb == FAST_EMB {
-        (Some(x.as_standard_layout()), Some(dy.as_standard_layout()))
+        (
+            Some(super::layout::standard_items(x)),
+            Some(super::layout::standard_items(dy)),
+        )
     } else {
         (None, None)
     };

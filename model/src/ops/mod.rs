@@ -22,7 +22,8 @@
 //! - [`embedding`]: `gather(table, rows)`, `scatter_add(rows, dy, &mut SparseRowGrad)`,
 //!   `gather_fields(tables, sparse[B,F]) -> [B,F,dim]`, `scatter_fields`.
 //! - [`linear_items`]: the embedded FC along the item axis, `[B,N,E] x [N,M] (+ b[M]) -> [B,M,E]`,
-//!   `forward`, `forward_into`, `forward_add_into`, `backward(x, w, dy, dw, db) -> dx`.
+//!   `forward`, `forward_into`, `forward_add_into`, `backward(x, w, dy, dw, db) -> dx`,
+//!   `backward_into(.., dx, accumulate)` (dx added into an existing gradient).
 //! - [`fm`]: factorization machine `(sum_n x)^2 - sum_n x^2` (no 1/2), `[B,N,E] -> [B,E]`.
 //! - [`interaction`]: strict lower triangle of `T T^T`, `[B,P,E] -> [B,P(P-1)/2]`.
 //! - [`attention`]: one transformer encoder layer (8 heads, FFN 16, two residual LayerNorms):
@@ -51,6 +52,7 @@ pub mod init;
 pub mod interaction;
 mod kernels;
 pub mod layernorm;
+mod layout;
 pub mod linear;
 pub mod linear_items;
 pub mod loss;
