@@ -311,6 +311,64 @@ unsafe fn scores8(a0: __m256, a1: __m256, k0: *const f32, k1: *const f32) -> __m
     )
 }
 
+/// A row's scores minus its softmax shift, `(a0 k0 + a1 k1) - shift` (the forward and the
+/// backward's recomputation use this one form, so they agree bitwise; subtracting after the
+/// score keeps the row maximum's exponential exactly 1 when the shift is that maximum).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn shifted_scores8(
+    (a0, a1): (__m256, __m256),
+    shift: __m256,
+    k0: *const f32,
+    k1: *const f32,
+) -> __m256 {
+    _mm256_sub_ps(scores8(a0, a1, k0, k1), shift)
+}
+
+/// One softmax row of the forward: the shifted exponentials of the row's scores (stored to
+/// `kept` when `KEEP`; clamped to exp's range when `CLAMP`), their sum and both context sums.
+/// The two choices are constants so that the loop carries no per-chunk branches.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn forward_row<const CLAMP: bool, const KEEP: bool>(
+    a: (__m256, __m256),
+    shift: f32,
+    (k0, k1, v0, v1): (*const f32, *const f32, *const f32, *const f32),
+    (chunks, tail): (usize, __m256i),
+    kept: *mut f32,
+) -> (__m256, __m256, __m256) {
+    let shift = _mm256_set1_ps(shift);
+    let (mut sum, mut c0, mut c1) = (
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+    );
+    for c in 0..chunks - 1 {
+        let x = shifted_scores8(a, shift, k0.add(8 * c), k1.add(8 * c));
+        let e = if CLAMP { exp8(x) } else { exp8_in_range(x) };
+        sum = _mm256_add_ps(sum, e);
+        c0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v0.add(8 * c)), c0);
+        c1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v1.add(8 * c)), c1);
+        if KEEP {
+            _mm256_storeu_ps(kept.add(8 * c), e);
+        }
+    }
+    // The last chunk: padded lanes masked to exactly zero.
+    let c = chunks - 1;
+    let x = shifted_scores8(a, shift, k0.add(8 * c), k1.add(8 * c));
+    let e = if CLAMP { exp8(x) } else { exp8_in_range(x) };
+    let e = _mm256_and_ps(e, _mm256_castsi256_ps(tail));
+    sum = _mm256_add_ps(sum, e);
+    c0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v0.add(8 * c)), c0);
+    c1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v1.add(8 * c)), c1);
+    if KEEP {
+        _mm256_maskstore_ps(kept.add(8 * c), tail, e);
+    }
+    (sum, c0, c1)
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn forward_avx2(
@@ -374,29 +432,30 @@ unsafe fn forward_avx2(
                     (hmax(vmax), false)
                 };
                 // Exponentials, their sum and both context sums; kept exponentials stored.
-                let vshift = _mm256_set1_ps(shift);
-                let (mut sum, mut c0, mut c1) = (
-                    _mm256_setzero_ps(),
-                    _mm256_setzero_ps(),
-                    _mm256_setzero_ps(),
-                );
-                for c in 0..chunks {
-                    let x = _mm256_sub_ps(scores8(a0, a1, k0.add(8 * c), k1.add(8 * c)), vshift);
-                    let mut e = if unclamped { exp8_in_range(x) } else { exp8(x) };
-                    if c + 1 == chunks {
-                        e = _mm256_and_ps(e, _mm256_castsi256_ps(tail));
+                let a = (a0, a1);
+                let geometry = (k0, k1, v0, v1);
+                let (sum, c0, c1) = match (unclamped, kept) {
+                    (true, Some(dst)) => {
+                        forward_row::<false, true>(a, shift, geometry, (chunks, tail), dst)
                     }
-                    sum = _mm256_add_ps(sum, e);
-                    c0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v0.add(8 * c)), c0);
-                    c1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(v1.add(8 * c)), c1);
-                    if let Some(dst) = kept {
-                        if c + 1 == chunks {
-                            _mm256_maskstore_ps(dst.add(8 * c), tail, e);
-                        } else {
-                            _mm256_storeu_ps(dst.add(8 * c), e);
-                        }
+                    (true, None) => forward_row::<false, false>(
+                        a,
+                        shift,
+                        geometry,
+                        (chunks, tail),
+                        std::ptr::null_mut(),
+                    ),
+                    (false, Some(dst)) => {
+                        forward_row::<true, true>(a, shift, geometry, (chunks, tail), dst)
                     }
-                }
+                    (false, None) => forward_row::<true, false>(
+                        a,
+                        shift,
+                        geometry,
+                        (chunks, tail),
+                        std::ptr::null_mut(),
+                    ),
+                };
                 let total = hsum(sum);
                 stats[stat] = shift;
                 stats[row_count + stat] = total;
@@ -472,8 +531,8 @@ unsafe fn backward_avx2(
                         Some(src) if last => _mm256_maskload_ps(src.add(8 * c), tail),
                         Some(src) => _mm256_loadu_ps(src.add(8 * c)),
                         None => {
-                            let sc = scores8(a0, a1, k0.add(8 * c), k1.add(8 * c));
-                            let e = exp8(_mm256_sub_ps(sc, shift));
+                            let x = shifted_scores8((a0, a1), shift, k0.add(8 * c), k1.add(8 * c));
+                            let e = exp8(x);
                             let e = if last { _mm256_and_ps(e, tail_ps) } else { e };
                             _mm256_storeu_ps(erow.add(8 * c), e);
                             e
