@@ -108,34 +108,52 @@ fn narrow_rows<T: Real>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], accum
     narrow_rows_body(x, w, bias, y, accumulate);
 }
 
-/// `dw[i, :] += sum_r x[r, i] dy[r, :]` for `x [R, I]`, `dy [R, 16]`, `dw [I, 16]`, all
-/// contiguous: four `dw` rows (eight AVX2 registers) accumulate over every row of the batch,
-/// then are added to `dw` once. matrixmultiply spends most of this product packing the tall,
-/// narrow operands.
+/// `dw` rows accumulated together in [`narrow_weight_grad_body`] (twelve AVX2 registers).
+const GRAD_ROW_BLOCK: usize = 6;
+
+/// `dw[i0 + k, :] += sum_r x[r, i0 + k] dy[r, :]` for `k < K`: `K` rows of `dw` accumulate in
+/// registers over every row of the batch, then are added to `dw` once. `K` is a constant so
+/// the loop over the batch carries no branches on the block's size.
 #[inline(always)]
-fn narrow_weight_grad_body<T: Real>(x: &[T], dy: &[T], dw: &mut [T]) {
+fn narrow_weight_grad_rows<T: Real, const K: usize>(x: &[T], dy: &[T], i0: usize, dw: &mut [T]) {
     const O: usize = FAST_OUT;
     let ins = dw.len() / O;
-    if ins == 0 {
-        return;
-    }
-    let mut i0 = 0;
-    while i0 < ins {
-        let block = ROW_BLOCK.min(ins - i0);
-        let mut acc = [[T::zero(); O]; ROW_BLOCK];
-        for (xr, dc) in x.chunks_exact(ins).zip(dy.chunks_exact(O)) {
-            let Ok(d) = <&[T; O]>::try_from(dc) else {
-                continue;
-            };
-            for (acc_k, &s) in acc.iter_mut().zip(&xr[i0..i0 + block]) {
-                for o in 0..O {
-                    acc_k[o] += s * d[o];
-                }
+    let mut acc = [[T::zero(); O]; K];
+    for (xr, dc) in x.chunks_exact(ins).zip(dy.chunks_exact(O)) {
+        let (Ok(d), Ok(xs)) = (
+            <&[T; O]>::try_from(dc),
+            <&[T; K]>::try_from(&xr[i0..i0 + K]),
+        ) else {
+            continue;
+        };
+        for (acc_k, &s) in acc.iter_mut().zip(xs) {
+            for o in 0..O {
+                acc_k[o] += s * d[o];
             }
         }
-        for (k, acc_k) in acc.iter().enumerate().take(block) {
-            let row = &mut dw[(i0 + k) * O..(i0 + k + 1) * O];
-            row.iter_mut().zip(acc_k).for_each(|(g, &a)| *g += a);
+    }
+    for (k, acc_k) in acc.iter().enumerate() {
+        let row = &mut dw[(i0 + k) * O..(i0 + k + 1) * O];
+        row.iter_mut().zip(acc_k).for_each(|(g, &a)| *g += a);
+    }
+}
+
+/// `dw[i, :] += sum_r x[r, i] dy[r, :]` for `x [R, I]`, `dy [R, 16]`, `dw [I, 16]`, all
+/// contiguous, in blocks of [`GRAD_ROW_BLOCK`] `dw` rows (smaller at the end). matrixmultiply
+/// spends most of this product packing the tall, narrow operands.
+#[inline(always)]
+fn narrow_weight_grad_body<T: Real>(x: &[T], dy: &[T], dw: &mut [T]) {
+    let ins = dw.len() / FAST_OUT;
+    let mut i0 = 0;
+    while i0 < ins {
+        let block = GRAD_ROW_BLOCK.min(ins - i0);
+        match block {
+            6 => narrow_weight_grad_rows::<T, 6>(x, dy, i0, dw),
+            5 => narrow_weight_grad_rows::<T, 5>(x, dy, i0, dw),
+            4 => narrow_weight_grad_rows::<T, 4>(x, dy, i0, dw),
+            3 => narrow_weight_grad_rows::<T, 3>(x, dy, i0, dw),
+            2 => narrow_weight_grad_rows::<T, 2>(x, dy, i0, dw),
+            _ => narrow_weight_grad_rows::<T, 1>(x, dy, i0, dw),
         }
         i0 += block;
     }
