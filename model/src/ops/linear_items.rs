@@ -34,49 +34,59 @@ pub const FAST_EMB: usize = 16;
 
 /// Output rows computed together in [`product_rows`] (4 rows x E = 16 is eight AVX2 registers).
 const ROW_BLOCK: usize = 4;
+// `product_rows` matches block sizes 4 down to 1.
+const _: () = assert!(ROW_BLOCK == 4);
 
-/// `out[o, :] (+)= sum_i a[i * outs + o] * input[i, :]` for one example: `a [I, O]` row-major,
-/// `input [I, E]`, `out [O, E]`, all contiguous, E = `FAST_EMB`. With `bias`, `out` starts from
-/// it, else from zero; `out` is overwritten.
+/// Output rows `o0..o0 + R` of [`product_rows`]: `R` rows of E accumulate in registers while
+/// the input rows stream past. `R` is a constant so that edge blocks (a width like 39 leaves 3
+/// rows) keep their accumulators in registers too.
+#[inline(always)]
+fn product_block<T: Real, const R: usize>(
+    a: &[T],
+    outs: usize,
+    o0: usize,
+    input: &[T],
+    out: &mut [T],
+    bias: Option<&[T]>,
+) {
+    const E: usize = FAST_EMB;
+    let mut acc = [[T::zero(); E]; R];
+    if let Some(b) = bias {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            acc_r.iter_mut().for_each(|v| *v = b[o0 + r]);
+        }
+    }
+    for (i, chunk) in input.chunks_exact(E).enumerate() {
+        let (Ok(x), Ok(w)) = (
+            <&[T; E]>::try_from(chunk),
+            <&[T; R]>::try_from(&a[i * outs + o0..i * outs + o0 + R]),
+        ) else {
+            continue;
+        };
+        for (acc_r, &wr) in acc.iter_mut().zip(w) {
+            for e in 0..E {
+                acc_r[e] += wr * x[e];
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        out[(o0 + r) * E..(o0 + r + 1) * E].copy_from_slice(acc_r);
+    }
+}
+
+/// `out[o, :] = (bias[o] or 0) + sum_i a[i * outs + o] * input[i, :]` for one example:
+/// `a [I, O]` row-major, `input [I, E]`, `out [O, E]`, all contiguous, E = `FAST_EMB`; blocks of
+/// [`ROW_BLOCK`] output rows, a smaller one at the end.
 #[inline(always)]
 fn product_rows<T: Real>(a: &[T], outs: usize, input: &[T], out: &mut [T], bias: Option<&[T]>) {
-    const E: usize = FAST_EMB;
-    let ins = input.len() / E;
     let mut o0 = 0;
     while o0 < outs {
         let rows = ROW_BLOCK.min(outs - o0);
-        let mut acc = [[T::zero(); E]; ROW_BLOCK];
-        if let Some(b) = bias {
-            for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
-                acc_r.iter_mut().for_each(|v| *v = b[o0 + r]);
-            }
-        }
-        if rows == ROW_BLOCK {
-            for (i, chunk) in input.chunks_exact(E).enumerate() {
-                let Ok(x) = <&[T; E]>::try_from(chunk) else {
-                    continue;
-                };
-                let w = &a[i * outs + o0..i * outs + o0 + ROW_BLOCK];
-                for r in 0..ROW_BLOCK {
-                    let wr = w[r];
-                    for e in 0..E {
-                        acc[r][e] += wr * x[e];
-                    }
-                }
-            }
-        } else {
-            for i in 0..ins {
-                let x = &input[i * E..(i + 1) * E];
-                for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
-                    let wr = a[i * outs + o0 + r];
-                    for (v, &xe) in acc_r.iter_mut().zip(x) {
-                        *v += wr * xe;
-                    }
-                }
-            }
-        }
-        for (r, acc_r) in acc.iter().enumerate().take(rows) {
-            out[(o0 + r) * E..(o0 + r + 1) * E].copy_from_slice(acc_r);
+        match rows {
+            4 => product_block::<T, 4>(a, outs, o0, input, out, bias),
+            3 => product_block::<T, 3>(a, outs, o0, input, out, bias),
+            2 => product_block::<T, 2>(a, outs, o0, input, out, bias),
+            _ => product_block::<T, 1>(a, outs, o0, input, out, bias),
         }
         o0 += rows;
     }
