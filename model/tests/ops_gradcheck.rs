@@ -858,3 +858,22 @@ fn forward_add_into_sums_blocks_of_a_concatenated_input() {
     let expect = linear_items::forward(cat.view(), w.view(), None);
     assert!((&y - &expect).iter().all(|v| v.abs() < 1e-12));
 }
+
+#[test]
+fn attention_backward_of_a_strided_gradient_equals_its_contiguous_copy() {
+    // The backward reads a contiguous dy in place and copies any other layout: both the same.
+    let mut r = rng(23);
+    let x: Array3<f64> = uniform(&mut r, (2, 5, 16));
+    let w = random_attention(&mut r);
+    let (_, cache) = attention::forward(x.view(), &w.params(), 1e-5);
+    let wide: Array3<f64> = uniform(&mut r, (2, 9, 16));
+    let dy = wide.slice(ndarray::s![.., 2..7, ..]);
+    assert!(!dy.is_standard_layout());
+    let mut g1 = attention::AttentionWeights::<f64>::zeros(16);
+    let mut g2 = attention::AttentionWeights::<f64>::zeros(16);
+    let dx1 = attention::backward(&cache, &w.params(), dy, &mut g1.grads());
+    let dx2 = attention::backward(&cache, &w.params(), dy.to_owned().view(), &mut g2.grads());
+    assert_eq!(dx1, dx2);
+    assert_eq!(g1.wq, g2.wq);
+    assert_eq!(g1.ln2_gamma, g2.ln2_gamma);
+}

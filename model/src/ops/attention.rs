@@ -450,13 +450,21 @@ pub fn backward<T: Real>(
         dy.dim(),
         (batch, items, emb)
     );
-    let dy2 = merge_items(dy);
-    let dr2 = normalized_backward(
-        &cache.ln2,
-        &p.ln2_gamma,
-        dy2,
-        (&mut g.ln2_gamma, &mut g.ln2_beta),
-    );
+    // A contiguous dy is read as [B*N, E] in place; any other layout is copied once.
+    let dr2 = match dy.into_shape_with_order(Ix2(batch * items, emb)) {
+        Ok(dy2) => normalized_backward_view(
+            &cache.ln2,
+            &p.ln2_gamma,
+            dy2,
+            (&mut g.ln2_gamma, &mut g.ln2_beta),
+        ),
+        Err(_) => normalized_backward(
+            &cache.ln2,
+            &p.ln2_gamma,
+            merge_items(dy),
+            (&mut g.ln2_gamma, &mut g.ln2_beta),
+        ),
+    };
     let mut da1 = projected_backward(&cache.a1, &p.ffn2_w, &dr2, (&mut g.ffn2_w, &mut g.ffn2_b));
     relu_backward_inplace(cache.a1.view(), da1.view_mut());
     let mut dh1 = projected_backward(&cache.h1, &p.ffn1_w, &da1, (&mut g.ffn1_w, &mut g.ffn1_b));
@@ -517,18 +525,29 @@ fn normalized_backward<T: Real>(
     cache: &LayerNormCache<T>,
     gamma: &ArrayView1<T>,
     dy: Array2<T>,
+    grads: (&mut ArrayViewMut1<T>, &mut ArrayViewMut1<T>),
+) -> Array2<T> {
+    let dx = normalized_backward_view(cache, gamma, dy.view(), grads);
+    workspace::give_array(dy);
+    dx
+}
+
+/// [`normalized_backward`] of a borrowed `dy`.
+fn normalized_backward_view<T: Real>(
+    cache: &LayerNormCache<T>,
+    gamma: &ArrayView1<T>,
+    dy: ArrayView2<T>,
     (dgamma, dbeta): (&mut ArrayViewMut1<T>, &mut ArrayViewMut1<T>),
 ) -> Array2<T> {
     let mut dx = workspace::array(dy.raw_dim(), T::zero());
     layernorm::backward_into(
         cache,
         gamma.view(),
-        dy.view(),
+        dy,
         dgamma.view_mut(),
         dbeta.view_mut(),
         dx.view_mut(),
     );
-    workspace::give_array(dy);
     dx
 }
 
