@@ -434,27 +434,12 @@ unsafe fn forward_avx2(
                 // Exponentials, their sum and both context sums; kept exponentials stored.
                 let a = (a0, a1);
                 let geometry = (k0, k1, v0, v1);
-                let (sum, c0, c1) = match (unclamped, kept) {
-                    (true, Some(dst)) => {
-                        forward_row::<false, true>(a, shift, geometry, (chunks, tail), dst)
-                    }
-                    (true, None) => forward_row::<false, false>(
-                        a,
-                        shift,
-                        geometry,
-                        (chunks, tail),
-                        std::ptr::null_mut(),
-                    ),
-                    (false, Some(dst)) => {
-                        forward_row::<true, true>(a, shift, geometry, (chunks, tail), dst)
-                    }
-                    (false, None) => forward_row::<true, false>(
-                        a,
-                        shift,
-                        geometry,
-                        (chunks, tail),
-                        std::ptr::null_mut(),
-                    ),
+                let (dst, row) = (kept.unwrap_or(std::ptr::null_mut()), (chunks, tail));
+                let (sum, c0, c1) = match (unclamped, kept.is_some()) {
+                    (true, true) => forward_row::<false, true>(a, shift, geometry, row, dst),
+                    (true, false) => forward_row::<false, false>(a, shift, geometry, row, dst),
+                    (false, true) => forward_row::<true, true>(a, shift, geometry, row, dst),
+                    (false, false) => forward_row::<true, false>(a, shift, geometry, row, dst),
                 };
                 let total = hsum(sum);
                 stats[stat] = shift;
