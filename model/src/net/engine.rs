@@ -153,6 +153,23 @@ enum Pass {
     Inference,
 }
 
+/// An encoder layer's forward: with the cache a backward reads for a training pass; for an
+/// inference pass without it (and without writing the softmax exponentials).
+fn attention_forward<T: Real>(
+    x: ArrayView3<'_, T>,
+    ap: &ops::attention::AttentionParams<'_, T>,
+    pass: Pass,
+) -> (Array3<T>, Option<Box<ops::attention::AttentionCache<T>>>) {
+    let eps = real(LN_EPS);
+    match pass {
+        Pass::Inference => (ops::attention::forward_for_inference(x, ap, eps), None),
+        Pass::Training => {
+            let (y, c) = ops::attention::forward(x, ap, eps);
+            (y, Some(Box::new(c)))
+        }
+    }
+}
+
 fn forward_pass<T: Real>(
     graph: &Graph,
     p: ParamsRef<'_, T>,
@@ -198,14 +215,11 @@ fn forward_pass<T: Real>(
                 let (q, n) = nq.expect("checked by the guard");
                 let (xq, mask) = q.items_input(n, values[*x].items());
                 let ap = attention_params(p.dense, params);
-                if pass == Pass::Inference {
-                    let eps = real(LN_EPS);
-                    Tensor::Items(ops::attention::forward_for_inference(xq.view(), &ap, eps))
-                } else {
-                    let (y, c) = ops::attention::forward(xq.view(), &ap, real(LN_EPS));
-                    cache = Cache::QuantAttention(Box::new(c), mask);
-                    Tensor::Items(y)
+                let (y, c) = attention_forward(xq.view(), &ap, pass);
+                if let Some(c) = c {
+                    cache = Cache::QuantAttention(c, mask);
                 }
+                Tensor::Items(y)
             }
             Op::DenseInput => Tensor::Flat(dense.to_owned()),
             Op::Embed { group } => {
@@ -339,14 +353,11 @@ fn forward_pass<T: Real>(
             Op::Fm(x) => Tensor::Flat(ops::fm::forward(values[*x].items())),
             Op::Attention { x, params } => {
                 let ap = attention_params(p.dense, params);
-                let (x, eps) = (values[*x].items(), real(LN_EPS));
-                if pass == Pass::Inference {
-                    Tensor::Items(ops::attention::forward_for_inference(x, &ap, eps))
-                } else {
-                    let (y, c) = ops::attention::forward(x, &ap, eps);
-                    cache = Cache::Attention(Box::new(c));
-                    Tensor::Items(y)
+                let (y, c) = attention_forward(values[*x].items(), &ap, pass);
+                if let Some(c) = c {
+                    cache = Cache::Attention(c);
                 }
+                Tensor::Items(y)
             }
             Op::SumFeatures { x, scale } => {
                 let sc: T = real(*scale);

@@ -9,8 +9,8 @@
 //! Weights are `[in, out]` as in [`super::linear`].
 
 use ndarray::{
-    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Ix1,
-    Ix2,
+    Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2,
+    CowArray, Ix1, Ix2,
 };
 use rand::Rng;
 
@@ -451,20 +451,12 @@ pub fn backward<T: Real>(
         (batch, items, emb)
     );
     // A contiguous dy is read as [B*N, E] in place; any other layout is copied once.
-    let dr2 = match dy.into_shape_with_order(Ix2(batch * items, emb)) {
-        Ok(dy2) => normalized_backward_view(
-            &cache.ln2,
-            &p.ln2_gamma,
-            dy2,
-            (&mut g.ln2_gamma, &mut g.ln2_beta),
-        ),
-        Err(_) => normalized_backward(
-            &cache.ln2,
-            &p.ln2_gamma,
-            merge_items(dy),
-            (&mut g.ln2_gamma, &mut g.ln2_beta),
-        ),
+    let dy2: CowArray<'_, T, Ix2> = match dy.into_shape_with_order(Ix2(batch * items, emb)) {
+        Ok(view) => view.into(),
+        Err(_) => merge_items(dy).into(),
     };
+    let ln2_grads = (&mut g.ln2_gamma, &mut g.ln2_beta);
+    let dr2 = normalized_backward_view(&cache.ln2, &p.ln2_gamma, dy2.view(), ln2_grads);
     let mut da1 = projected_backward(&cache.a1, &p.ffn2_w, &dr2, (&mut g.ffn2_w, &mut g.ffn2_b));
     relu_backward_inplace(cache.a1.view(), da1.view_mut());
     let mut dh1 = projected_backward(&cache.h1, &p.ffn1_w, &da1, (&mut g.ffn1_w, &mut g.ffn1_b));

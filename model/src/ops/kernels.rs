@@ -58,6 +58,14 @@ pub(crate) fn sum_of<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
     for ((s, &u), &v) in acc.iter_mut().zip(ra).zip(rb) {
         *s += f(u, v);
     }
+    combine_lanes(&acc)
+}
+
+/// Eight partial sums added pairwise in a fixed order,
+/// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`: the last step of [`sum_of`] and of the
+/// item-axis weight gradient's lane sums.
+#[inline(always)]
+pub(crate) fn combine_lanes<T: Real>(acc: &[T; LANES]) -> T {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 

@@ -14,10 +14,8 @@ pub(crate) fn standard_items<T: Copy>(x: ArrayView3<'_, T>) -> CowArray<'_, T, I
         return CowArray::from(x);
     }
     let dim = x.dim();
-    let rows_contiguous = x
-        .outer_iter()
-        .all(|xb| xb.rows().into_iter().all(|r| r.as_slice().is_some()));
-    if !rows_contiguous {
+    // Each embedding row is contiguous when the last axis has unit stride.
+    if x.strides()[2] != 1 && dim.2 > 1 {
         return CowArray::from(x.as_standard_layout().into_owned());
     }
     let mut out = Vec::with_capacity(x.len());

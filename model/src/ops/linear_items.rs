@@ -168,8 +168,8 @@ const GRAD_EXAMPLES: usize = 8;
 /// Partial sums kept per `dW` entry: lane `l` sums the products of embedding elements `l` and
 /// `l + LANES` (one AVX2 register of f32 per entry).
 const LANES: usize = FAST_EMB / 2;
-// The final lane sum in `weight_grad` is written out for eight lanes.
-const _: () = assert!(LANES == 8);
+// The final lane sum uses `kernels::combine_lanes`, written for its eight lanes.
+const _: () = assert!(LANES == super::kernels::LANES);
 
 /// `dW` rows and columns of one register tile (8 accumulators of [`LANES`]).
 const GRAD_ROWS: usize = 2;
@@ -354,13 +354,7 @@ fn weight_grad_with<T: Real>(
         .chunks(GRAD_EXAMPLES * x_len)
         .zip(dy.chunks(GRAD_EXAMPLES * dy_len));
     for (block, (x, dy)) in blocks.enumerate() {
-        let t = GradBlock {
-            x,
-            dy,
-            items,
-            outs,
-            first: block == 0,
-        };
+        let first = block == 0;
         #[cfg(target_arch = "x86_64")]
         if wide {
             if let (Some(x), Some(dy), Some(p)) = (
@@ -373,17 +367,28 @@ fn weight_grad_with<T: Real>(
                     dy,
                     items,
                     outs,
-                    first: t.first,
+                    first,
                 };
                 // SAFETY: `wide` is only set when the CPU has AVX2; `part` is `N * M * LANES`.
                 unsafe { grad_block_avx2(t, p) };
                 continue;
             }
         }
-        grad_block(t, &mut part);
+        grad_block(
+            GradBlock {
+                x,
+                dy,
+                items,
+                outs,
+                first,
+            },
+            &mut part,
+        );
     }
     for (g, p) in dw.iter_mut().zip(part.chunks_exact(LANES)) {
-        *g += ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+        if let Ok(lanes) = <&[T; LANES]>::try_from(p) {
+            *g += super::kernels::combine_lanes(lanes);
+        }
     }
     super::workspace::give(part);
 }
