@@ -106,7 +106,7 @@ fn baselines_learn_a_planted_pairwise_signal() {
     for i in 0..6 {
         let mut b = random_batch(&schema, 128, 200 + i);
         for r in 0..128 {
-            b.labels[r] = if (b.sparse[[r, 0]] + b.sparse[[r, 1]]) % 2 == 0 {
+            b.labels[r] = if (b.sparse[[r, 0]] + b.sparse[[r, 1]]).is_multiple_of(2) {
                 1.0
             } else {
                 0.0

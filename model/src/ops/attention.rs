@@ -297,7 +297,7 @@ fn recycle_cache<T: Real>(c: &mut AttentionCache<T>) {
 
 fn head_dim(emb: usize) -> usize {
     assert!(
-        emb % NUM_HEADS == 0 && emb > 0,
+        emb.is_multiple_of(NUM_HEADS) && emb > 0,
         "attention: embedding width {emb} is not a positive multiple of {NUM_HEADS} heads"
     );
     emb / NUM_HEADS

@@ -56,6 +56,7 @@ mod layout;
 pub mod linear;
 pub mod linear_items;
 pub mod loss;
+mod simd_lanes;
 pub mod workspace;
 
 /// The floating-point element type of the operators: f32 in production, f64 for gradient checks.

@@ -264,7 +264,8 @@ impl RawRecnmpConfig {
         if !(1024..=1 << 20).contains(&d.rows_per_bank) {
             return Err(self.value_error("dram.rows_per_bank", d.rows_per_bank, "1024..=1048576"));
         }
-        if !(64..=65536).contains(&d.row_bytes_per_rank) || d.row_bytes_per_rank % 64 != 0 {
+        if !(64..=65536).contains(&d.row_bytes_per_rank) || !d.row_bytes_per_rank.is_multiple_of(64)
+        {
             return Err(self.value_error(
                 "dram.row_bytes_per_rank",
                 d.row_bytes_per_rank,
@@ -281,7 +282,10 @@ impl RawRecnmpConfig {
         if !ALLOWED_RANKS.contains(&t.ranks) {
             return Err(self.value_error("topology.ranks", t.ranks, "2, 4 or 8"));
         }
-        if t.ranks_per_dimm == 0 || t.ranks % t.ranks_per_dimm != 0 || t.ranks_per_dimm > t.ranks {
+        if t.ranks_per_dimm == 0
+            || !t.ranks.is_multiple_of(t.ranks_per_dimm)
+            || t.ranks_per_dimm > t.ranks
+        {
             return Err(self.value_error(
                 "topology.ranks_per_dimm",
                 t.ranks_per_dimm,
@@ -292,7 +296,8 @@ impl RawRecnmpConfig {
         if !(8..=512).contains(&n.inst_bits) {
             return Err(self.value_error("nmp.inst_bits", n.inst_bits, "8..=512"));
         }
-        if n.packet_bits < n.inst_bits || n.packet_bits % 512 != 0 || n.packet_bits > 4096 {
+        if n.packet_bits < n.inst_bits || !n.packet_bits.is_multiple_of(512) || n.packet_bits > 4096
+        {
             return Err(self.value_error(
                 "nmp.packet_bits",
                 n.packet_bits,

@@ -25,7 +25,7 @@ const FP32_BYTES: u32 = 4;
 /// Checks the vector size: whole 64 B bursts, at most one DRAM row.
 pub fn check_vector_bytes(config: &RecnmpConfig, vector_bytes: u32) -> Result<(), RecnmpError> {
     let max = config.organisation.row_bytes_per_rank.min(4096);
-    if vector_bytes == 0 || vector_bytes % 64 != 0 || vector_bytes > max {
+    if vector_bytes == 0 || !vector_bytes.is_multiple_of(64) || vector_bytes > max {
         return Err(RecnmpError::InvalidOption {
             name: "vector_bytes",
             value: vector_bytes.to_string(),

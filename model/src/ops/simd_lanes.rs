@@ -1,0 +1,327 @@
+//! One set of f32 vector operations at two widths, under the same names: [`v8`] (AVX2 + FMA,
+//! eight lanes) and [`v16`] (AVX-512F, sixteen lanes). A kernel body written once against these
+//! names (as `attention_head2`'s) compiles to either width, so the two copies cannot drift.
+//!
+//! Lane for lane both widths execute the same operations in the same order (the same FMAs, the
+//! same exponential), so element-wise results have the same bits at either width; only the
+//! horizontal reductions ([`v8::hsum`], [`v16::hsum`]) add lanes in a different order.
+//!
+//! Every function is `unsafe` for the one reason intrinsics are: the CPU must have the module's
+//! features (callers check with `is_x86_feature_detected!`); pointer arguments must be valid for
+//! the full vector unless a function says otherwise.
+
+#![cfg(target_arch = "x86_64")]
+
+/// Eight lanes: AVX2 + FMA.
+pub(crate) mod v8 {
+    use std::arch::x86_64::*;
+
+    /// One vector.
+    pub(crate) type V = __m256;
+    /// Which lanes of a row's last (partial) vector hold real elements.
+    pub(crate) type Tail = __m256i;
+    /// Lanes per vector.
+    pub(crate) const LANES: usize = 8;
+    /// Vectors per row a kernel may keep in registers for each of four arrays at once (16
+    /// registers: none to spare).
+    pub(crate) const REGISTER_CHUNKS: usize = 0;
+
+    /// True when this CPU runs this module.
+    pub(crate) fn available() -> bool {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+
+    /// Lanes `< rem` set (all lanes when `rem == LANES`).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn tail_mask(rem: usize) -> Tail {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(rem as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn splat(x: f32) -> V {
+        _mm256_set1_ps(x)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn zero() -> V {
+        _mm256_setzero_ps()
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn load(p: *const f32) -> V {
+        _mm256_loadu_ps(p)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn store(p: *mut f32, v: V) {
+        _mm256_storeu_ps(p, v)
+    }
+
+    /// Loads the `tail` lanes at `p` (only those need be valid); the others read as zero.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn load_tail(p: *const f32, tail: Tail) -> V {
+        _mm256_maskload_ps(p, tail)
+    }
+
+    /// Stores the `tail` lanes of `v` at `p`. With `may_spill` the whole vector is stored instead
+    /// (all of it must then be valid to write): AMD cores run `vmaskmovps` stores as microcode,
+    /// so a caller whose next write covers the spilled lanes anyway asks for the plain store.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn store_tail(p: *mut f32, tail: Tail, v: V, may_spill: bool) {
+        if may_spill {
+            _mm256_storeu_ps(p, v)
+        } else {
+            _mm256_maskstore_ps(p, tail, v)
+        }
+    }
+
+    /// `v` with the lanes outside `tail` set to +0.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn keep_tail(v: V, tail: Tail) -> V {
+        _mm256_and_ps(v, _mm256_castsi256_ps(tail))
+    }
+
+    /// `v` with the lanes outside `tail` set to `fill`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn fill_outside_tail(v: V, tail: Tail, fill: V) -> V {
+        _mm256_blendv_ps(fill, v, _mm256_castsi256_ps(tail))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn add(a: V, b: V) -> V {
+        _mm256_add_ps(a, b)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn sub(a: V, b: V) -> V {
+        _mm256_sub_ps(a, b)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn mul(a: V, b: V) -> V {
+        _mm256_mul_ps(a, b)
+    }
+
+    /// `a b + c`, one rounding.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn fmadd(a: V, b: V, c: V) -> V {
+        _mm256_fmadd_ps(a, b, c)
+    }
+
+    /// `c - a b`, one rounding.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn fnmadd(a: V, b: V, c: V) -> V {
+        _mm256_fnmadd_ps(a, b, c)
+    }
+
+    /// Lane-wise minimum; the second operand when either is NaN.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn min(a: V, b: V) -> V {
+        _mm256_min_ps(a, b)
+    }
+
+    /// Lane-wise maximum; the second operand when either is NaN.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn max(a: V, b: V) -> V {
+        _mm256_max_ps(a, b)
+    }
+
+    /// The f32 whose bits are each lane's bits shifted left by 23 (into the exponent field).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn shift_into_exponent(v: V) -> V {
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23))
+    }
+
+    /// Sum of the lanes: halves, then quarters, then pairs.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hsum(v: V) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55)))
+    }
+
+    /// Maximum of the lanes.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hmax(v: V) -> f32 {
+        let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 0x55)))
+    }
+}
+
+/// Sixteen lanes: AVX-512F (the kernels using it also enable AVX2 + FMA for their scalar parts).
+pub(crate) mod v16 {
+    use std::arch::x86_64::*;
+
+    /// One vector.
+    pub(crate) type V = __m512;
+    /// Which lanes of a row's last (partial) vector hold real elements.
+    pub(crate) type Tail = __mmask16;
+    /// Lanes per vector.
+    pub(crate) const LANES: usize = 16;
+    /// Vectors per row a kernel may keep in registers for each of four arrays at once (16 of
+    /// the 32 registers).
+    pub(crate) const REGISTER_CHUNKS: usize = 4;
+
+    /// True when this CPU runs this module.
+    pub(crate) fn available() -> bool {
+        super::v8::available() && std::is_x86_feature_detected!("avx512f")
+    }
+
+    /// Lanes `< rem` set (all lanes when `rem == LANES`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn tail_mask(rem: usize) -> Tail {
+        if rem >= LANES {
+            Tail::MAX
+        } else {
+            (1 << rem) - 1
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn splat(x: f32) -> V {
+        _mm512_set1_ps(x)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn zero() -> V {
+        _mm512_setzero_ps()
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn load(p: *const f32) -> V {
+        _mm512_loadu_ps(p)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn store(p: *mut f32, v: V) {
+        _mm512_storeu_ps(p, v)
+    }
+
+    /// Loads the `tail` lanes at `p` (only those need be valid); the others read as zero.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn load_tail(p: *const f32, tail: Tail) -> V {
+        _mm512_maskz_loadu_ps(tail, p)
+    }
+
+    /// Stores the `tail` lanes of `v` at `p`. Masked stores are as cheap as plain ones here, so
+    /// `may_spill` (see [`super::v8::store_tail`]) is not needed.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn store_tail(p: *mut f32, tail: Tail, v: V, _may_spill: bool) {
+        _mm512_mask_storeu_ps(p, tail, v)
+    }
+
+    /// `v` with the lanes outside `tail` set to +0.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn keep_tail(v: V, tail: Tail) -> V {
+        _mm512_maskz_mov_ps(tail, v)
+    }
+
+    /// `v` with the lanes outside `tail` set to `fill`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn fill_outside_tail(v: V, tail: Tail, fill: V) -> V {
+        _mm512_mask_blend_ps(tail, fill, v)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn add(a: V, b: V) -> V {
+        _mm512_add_ps(a, b)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn sub(a: V, b: V) -> V {
+        _mm512_sub_ps(a, b)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn mul(a: V, b: V) -> V {
+        _mm512_mul_ps(a, b)
+    }
+
+    /// `a b + c`, one rounding.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn fmadd(a: V, b: V, c: V) -> V {
+        _mm512_fmadd_ps(a, b, c)
+    }
+
+    /// `c - a b`, one rounding.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn fnmadd(a: V, b: V, c: V) -> V {
+        _mm512_fnmadd_ps(a, b, c)
+    }
+
+    /// Lane-wise minimum; the second operand when either is NaN (as `vminps` at any width).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn min(a: V, b: V) -> V {
+        _mm512_min_ps(a, b)
+    }
+
+    /// Lane-wise maximum; the second operand when either is NaN.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn max(a: V, b: V) -> V {
+        _mm512_max_ps(a, b)
+    }
+
+    /// The f32 whose bits are each lane's bits shifted left by 23 (into the exponent field).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) unsafe fn shift_into_exponent(v: V) -> V {
+        _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(v)))
+    }
+
+    /// Sum of the lanes: 256-bit halves, then as [`super::v8::hsum`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hsum(v: V) -> f32 {
+        let lo = _mm512_castps512_ps256(v);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        super::v8::hsum(_mm256_add_ps(lo, hi))
+    }
+
+    /// Maximum of the lanes.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hmax(v: V) -> f32 {
+        let lo = _mm512_castps512_ps256(v);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        super::v8::hmax(_mm256_max_ps(lo, hi))
+    }
+}
