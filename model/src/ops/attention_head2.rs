@@ -356,6 +356,24 @@ macro_rules! lane_kernels {
             (sum, c0, c1)
         }
 
+        /// Writes one forward row's shift, sum and context from its lane accumulators.
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn finish_row(
+            ((sum, c0, c1), stat, out_at, shift): ((V, V, V), usize, usize, f32),
+            row_count: usize,
+            stats: &mut [f32],
+            ctx: &mut [f32],
+        ) {
+            let total = hsum(sum);
+            stats[stat] = shift;
+            stats[row_count + stat] = total;
+            let inv = 1.0 / total;
+            let out = &mut ctx[out_at..][..2];
+            out[0] = hsum(c0) * inv;
+            out[1] = hsum(c1) * inv;
+        }
+
         #[target_feature(enable = $features)]
         pub(super) unsafe fn forward(
             shape: CoreShape,
@@ -393,6 +411,7 @@ macro_rules! lane_kernels {
                         .zip(&kt[(2 * h + 1) * padded..][..n])
                         .map(|(x0, x1)| (x0 * x0 + x1 * x1).sqrt())
                         .fold(0.0f32, f32::max);
+                    let mut pending = None;
                     for i in 0..n {
                         let q = &qs[(b * n + i) * emb + 2 * h..][..2];
                         let (q0, q1) = (q[0] * scale, q[1] * scale);
@@ -438,13 +457,17 @@ macro_rules! lane_kernels {
                                 forward_row::<true, false>(a, shift, geometry, row, dst)
                             }
                         };
-                        let total = hsum(sum);
-                        stats[stat] = shift;
-                        stats[row_count + stat] = total;
-                        let inv = 1.0 / total;
-                        let out = &mut ctx[(b * n + i) * emb + 2 * h..][..2];
-                        out[0] = hsum(c0) * inv;
-                        out[1] = hsum(c1) * inv;
+                        // The previous row's reductions come after this row's loop in
+                        // program order: by then its sums are long complete, so their
+                        // latency no longer holds back the next row.
+                        if let Some(done) =
+                            pending.replace(((sum, c0, c1), stat, (b * n + i) * emb + 2 * h, shift))
+                        {
+                            finish_row(done, row_count, stats, ctx);
+                        }
+                    }
+                    if let Some(done) = pending.take() {
+                        finish_row(done, row_count, stats, ctx);
                     }
                 }
             }
