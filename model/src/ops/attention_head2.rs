@@ -22,6 +22,8 @@
 
 use super::attention_core::CoreShape;
 use super::kernels::{as_f32, as_f32_mut};
+#[cfg(target_arch = "x86_64")]
+use super::simd_lanes::v8;
 use super::Real;
 
 /// Largest `|q| scale max_j |k_j|` for which the forward shifts a softmax row by that bound
@@ -204,25 +206,23 @@ impl Scratch {
     }
 
     /// Transposes example `b`'s `[N, E]` rows of `src` into `dst [E, padded]` (padding stays 0).
-    fn transpose_in(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
-        let emb = self.emb;
-        let block = &src[b * items * emb..(b + 1) * items * emb];
-        for (j, row) in block.chunks_exact(emb).enumerate() {
-            for (d, &x) in row.iter().enumerate() {
-                dst[d * self.padded + j] = x;
-            }
-        }
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 + FMA (every kernel using a `Scratch` does).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn transpose_in(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
+        let block = &src[b * items * self.emb..(b + 1) * items * self.emb];
+        v8::transpose_to_columns(block, (items, self.emb), dst, self.padded);
     }
 
     /// Writes `src [E, padded]` back as example `b`'s `[N, E]` rows of `dst`.
-    fn transpose_out(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
-        let emb = self.emb;
-        let block = &mut dst[b * items * emb..(b + 1) * items * emb];
-        for (j, row) in block.chunks_exact_mut(emb).enumerate() {
-            for (d, x) in row.iter_mut().enumerate() {
-                *x = src[d * self.padded + j];
-            }
-        }
+    ///
+    /// # Safety
+    /// As [`Scratch::transpose_in`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn transpose_out(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
+        let block = &mut dst[b * items * self.emb..(b + 1) * items * self.emb];
+        v8::transpose_from_columns(src, self.padded, (items, self.emb), block);
     }
 }
 

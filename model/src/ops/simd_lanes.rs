@@ -169,6 +169,114 @@ pub(crate) mod v8 {
         let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
         _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 0x55)))
     }
+
+    /// The eight rows of an 8 x 8 block transposed: `out[c]` holds lane `c` of every row.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn transpose8(r: [V; 8]) -> [V; 8] {
+        let t = [
+            _mm256_unpacklo_ps(r[0], r[1]),
+            _mm256_unpackhi_ps(r[0], r[1]),
+            _mm256_unpacklo_ps(r[2], r[3]),
+            _mm256_unpackhi_ps(r[2], r[3]),
+            _mm256_unpacklo_ps(r[4], r[5]),
+            _mm256_unpackhi_ps(r[4], r[5]),
+            _mm256_unpacklo_ps(r[6], r[7]),
+            _mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        let u = [
+            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        [
+            _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+            _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+        ]
+    }
+
+    /// `dst[d * dst_row + j] = src[j * emb + d]` for `j < items`, `d < emb`: item rows into
+    /// per-dimension rows `dst_row` apart (8 x 8 register transposes where whole blocks fit,
+    /// single values elsewhere; a pure copy, so the same values either way).
+    ///
+    /// # Panics
+    /// If `src` holds fewer than `items * emb` values or `dst` too few for its rows.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn transpose_to_columns(
+        src: &[f32],
+        (items, emb): (usize, usize),
+        dst: &mut [f32],
+        dst_row: usize,
+    ) {
+        assert!(src.len() >= items * emb && emb > 0 && items <= dst_row);
+        assert!(dst.len() >= (emb - 1) * dst_row + items);
+        let (full_items, full_dims) = (items - items % LANES, emb - emb % LANES);
+        for j in (0..full_items).step_by(LANES) {
+            for d in (0..full_dims).step_by(LANES) {
+                // In bounds: rows j..j+8 of src, dims d..d+8; rows d..d+8 of dst, j..j+8.
+                let rows = std::array::from_fn(|r| load(src.as_ptr().add((j + r) * emb + d)));
+                for (c, col) in transpose8(rows).into_iter().enumerate() {
+                    store(dst.as_mut_ptr().add((d + c) * dst_row + j), col);
+                }
+            }
+        }
+        for j in 0..items {
+            let dims = if j < full_items {
+                full_dims..emb
+            } else {
+                0..emb
+            };
+            for d in dims {
+                dst[d * dst_row + j] = src[j * emb + d];
+            }
+        }
+    }
+
+    /// The inverse of [`transpose_to_columns`]: `dst[j * emb + d] = src[d * src_row + j]`.
+    ///
+    /// # Panics
+    /// If `dst` holds fewer than `items * emb` values or `src` too few for its rows.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn transpose_from_columns(
+        src: &[f32],
+        src_row: usize,
+        (items, emb): (usize, usize),
+        dst: &mut [f32],
+    ) {
+        assert!(dst.len() >= items * emb && emb > 0 && items <= src_row);
+        assert!(src.len() >= (emb - 1) * src_row + items);
+        let (full_items, full_dims) = (items - items % LANES, emb - emb % LANES);
+        for j in (0..full_items).step_by(LANES) {
+            for d in (0..full_dims).step_by(LANES) {
+                // In bounds: rows d..d+8 of src, items j..j+8; rows j..j+8 of dst, d..d+8.
+                let rows = std::array::from_fn(|r| load(src.as_ptr().add((d + r) * src_row + j)));
+                for (c, row) in transpose8(rows).into_iter().enumerate() {
+                    store(dst.as_mut_ptr().add((j + c) * emb + d), row);
+                }
+            }
+        }
+        for j in 0..items {
+            let dims = if j < full_items {
+                full_dims..emb
+            } else {
+                0..emb
+            };
+            for d in dims {
+                dst[j * emb + d] = src[d * src_row + j];
+            }
+        }
+    }
 }
 
 /// Sixteen lanes: AVX-512F (the kernels using it also enable AVX2 + FMA for their scalar parts).
@@ -323,5 +431,46 @@ pub(crate) mod v16 {
         let lo = _mm512_castps512_ps256(v);
         let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
         super::v8::hmax(_mm256_max_ps(lo, hi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v8;
+
+    /// The register transposes against their definition, with whole 8 x 8 blocks, partial ones
+    /// (items and widths not multiples of 8) and padding left as it was; and back again.
+    #[test]
+    fn transposes_match_their_definition_and_invert() {
+        if !v8::available() {
+            eprintln!("no AVX2 + FMA on this CPU: the transposes are not used");
+            return;
+        }
+        for (items, emb, row) in [
+            (64, 16, 64),
+            (13, 16, 16),
+            (21, 12, 32),
+            (5, 3, 8),
+            (8, 8, 8),
+        ] {
+            let src: Vec<f32> = (0..items * emb).map(|i| i as f32 * 0.5 - 7.0).collect();
+            let mut cols = vec![f32::NAN; emb * row];
+            // SAFETY: AVX2 + FMA present (checked); sizes as the functions require.
+            unsafe { v8::transpose_to_columns(&src, (items, emb), &mut cols, row) };
+            for d in 0..emb {
+                for j in 0..row {
+                    let got = cols[d * row + j];
+                    if j < items {
+                        assert_eq!(got, src[j * emb + d], "[{d}][{j}] of {items} x {emb}");
+                    } else {
+                        assert!(got.is_nan(), "padding [{d}][{j}] written");
+                    }
+                }
+            }
+            let mut back = vec![0.0; items * emb];
+            // SAFETY: as above.
+            unsafe { v8::transpose_from_columns(&cols, row, (items, emb), &mut back) };
+            assert_eq!(back, src, "{items} x {emb}");
+        }
     }
 }
