@@ -8,7 +8,7 @@ use super::composite::LN_EPS;
 use super::graph::{Graph, Op, ValueId};
 use super::params::real;
 use crate::ops::{self, Real};
-use ndarray::{concatenate, s, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
+use ndarray::{s, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
 
 /// A value: flat `[B, F]` or itemised `[B, N, E]`.
 #[derive(Debug, Clone)]
@@ -314,9 +314,7 @@ fn forward_pass<T: Real>(
             }
             Op::ConcatFeatures(inputs) => {
                 let views: Vec<ArrayView2<T>> = inputs.iter().map(|&x| values[x].flat()).collect();
-                Tensor::Flat(
-                    concatenate(Axis(1), &views).unwrap_or_else(|_| Array2::zeros((batch, 0))),
-                )
+                Tensor::Flat(ops::layout::concat_features(&views))
             }
             Op::AsItem(x) => {
                 let xv = values[*x].flat();
@@ -345,9 +343,7 @@ fn forward_pass<T: Real>(
             }
             Op::ConcatItems(inputs) => {
                 let views: Vec<ArrayView3<T>> = inputs.iter().map(|&x| values[x].items()).collect();
-                Tensor::Items(
-                    concatenate(Axis(1), &views).unwrap_or_else(|_| Array3::zeros((batch, 0, 0))),
-                )
+                Tensor::Items(ops::layout::concat_items(&views))
             }
             Op::Interaction(t) => Tensor::Flat(ops::interaction::forward(values[*t].items())),
             Op::Fm(x) => Tensor::Flat(ops::fm::forward(values[*x].items())),

@@ -21,6 +21,13 @@ pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
 }
 
+/// [`as_f32`] for a list of slices (the item-axis kernels' per-example blocks).
+pub(crate) fn as_f32_blocks<'a, T: 'static>(s: &'a [&'a [T]]) -> Option<&'a [&'a [f32]]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        // SAFETY: `T` is `f32`, so `&[T]` and `&[f32]` are the same type with the same layout.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<&[f32]>(), s.len()) })
+}
+
 /// Lanes of the partial sums in [`dot`] and [`sum_of`].
 pub(crate) const LANES: usize = 8;
 

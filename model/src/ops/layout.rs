@@ -1,4 +1,4 @@
-//! Standard-layout copies of `[B, N, E]` activations.
+//! Standard-layout copies of `[B, N, E]` activations, and their per-example blocks read in place.
 //!
 //! The dense-to-sparse merger hands item slices of a wider tensor to the item-axis operators;
 //! their kernels want contiguous rows. ndarray's `as_standard_layout` copies a strided array
@@ -6,7 +6,7 @@
 //! Criteo-Full step); here each example's block of rows (contiguous in an item slice), or else
 //! each embedding row, is one `memcpy`.
 
-use ndarray::{Array3, ArrayView3, CowArray, Ix3};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, CowArray, Ix3};
 
 /// `x` itself when it is in standard layout, else a standard-layout copy made row by row when
 /// its last axis is contiguous (any other layout falls back to ndarray's element-wise copy).
@@ -39,6 +39,102 @@ pub(crate) fn standard_items<T: Copy>(x: ArrayView3<'_, T>) -> CowArray<'_, T, I
     }
 }
 
+/// `[B, sum N_i, E]` from the `[B, N_i, E]` inputs, in standard layout. (ndarray's
+/// `concatenate` appends along the item axis, which leaves the items outermost in memory:
+/// every item-axis consumer then had to copy its input back to standard layout.)
+///
+/// # Panics
+/// If the inputs differ in batch or embedding width.
+pub(crate) fn concat_items<T: Copy + num_traits::Zero>(inputs: &[ArrayView3<'_, T>]) -> Array3<T> {
+    let (batch, emb) = inputs.first().map_or((0, 0), |x| (x.dim().0, x.dim().2));
+    assert!(
+        inputs
+            .iter()
+            .all(|x| x.dim().0 == batch && x.dim().2 == emb),
+        "concat_items: inputs differ in batch or embedding width"
+    );
+    let items: usize = inputs.iter().map(|x| x.dim().1).sum();
+    let mut out = Vec::with_capacity(batch * items * emb);
+    for b in 0..batch {
+        for x in inputs {
+            let xb = x.index_axis(ndarray::Axis(0), b);
+            match xb.as_slice() {
+                Some(block) => out.extend_from_slice(block),
+                None => out.extend(xb.iter().copied()),
+            }
+        }
+    }
+    Array3::from_shape_vec((batch, items, emb), out)
+        .unwrap_or_else(|_| Array3::zeros((batch, items, emb)))
+}
+
+/// `[B, sum K_i]` from the `[B, K_i]` inputs, in standard layout (as [`concat_items`]).
+///
+/// # Panics
+/// If the inputs differ in batch size.
+pub(crate) fn concat_features<T: Copy + num_traits::Zero>(
+    inputs: &[ArrayView2<'_, T>],
+) -> Array2<T> {
+    let batch = inputs.first().map_or(0, |x| x.nrows());
+    assert!(
+        inputs.iter().all(|x| x.nrows() == batch),
+        "concat_features: inputs differ in batch size"
+    );
+    let width: usize = inputs.iter().map(|x| x.ncols()).sum();
+    let mut out = Vec::with_capacity(batch * width);
+    for b in 0..batch {
+        for x in inputs {
+            let row = x.row(b);
+            match row.as_slice() {
+                Some(r) => out.extend_from_slice(r),
+                None => out.extend(row.iter().copied()),
+            }
+        }
+    }
+    Array2::from_shape_vec((batch, width), out).unwrap_or_else(|_| Array2::zeros((batch, width)))
+}
+
+/// The examples of `x [B, N, E]` as contiguous `[N, E]` blocks for the item-axis kernels: read
+/// in place when every example's rows are adjacent (standard layout, or an item slice of a
+/// wider tensor, as the dense-to-sparse merger hands out), else from one [`standard_items`]
+/// copy.
+pub(crate) struct ExampleBlocks<'a, T> {
+    in_place: Option<Vec<&'a [T]>>,
+    copy: Option<Array3<T>>,
+    block_len: usize,
+}
+
+impl<'a, T: Copy> ExampleBlocks<'a, T> {
+    pub(crate) fn new(x: ArrayView3<'a, T>) -> Self {
+        let (_, items, emb) = x.dim();
+        let in_place: Option<Vec<&'a [T]>> = x.into_outer_iter().map(|xb| xb.to_slice()).collect();
+        let copy = match in_place {
+            Some(_) => None,
+            None => Some(standard_items(x).into_owned()),
+        };
+        ExampleBlocks {
+            in_place,
+            copy,
+            block_len: items * emb,
+        }
+    }
+
+    /// One slice of `N * E` values per example, in example order.
+    pub(crate) fn blocks(&self) -> Vec<&[T]> {
+        if let Some(blocks) = &self.in_place {
+            return blocks.clone();
+        }
+        let (examples, data) = match &self.copy {
+            Some(a) => (a.dim().0, a.as_slice().unwrap_or(&[])),
+            None => (0, &[][..]),
+        };
+        if self.block_len == 0 {
+            return vec![&[]; examples];
+        }
+        data.chunks_exact(self.block_len).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +159,52 @@ mod tests {
                 "view {i}"
             );
         }
+        // Example blocks: in place for the item slice (pointing into `wide`), copied for the
+        // reversed items, equal to the standard-layout examples either way.
+        for (v, in_place) in [
+            (wide.slice(s![.., 2..7, ..]), true),
+            (wide.slice(s![.., ..;-1, ..]), false),
+        ] {
+            let examples = ExampleBlocks::new(v);
+            let blocks = examples.blocks();
+            assert_eq!(blocks.len(), 3);
+            for (b, block) in blocks.iter().enumerate() {
+                let want: Vec<f32> = v.index_axis(ndarray::Axis(0), b).iter().copied().collect();
+                assert_eq!(block.to_vec(), want, "example {b}");
+                assert_eq!(examples.in_place.is_some(), in_place);
+            }
+            if in_place {
+                assert_eq!(
+                    blocks[1].as_ptr(),
+                    v.index_axis(ndarray::Axis(0), 1).as_ptr()
+                );
+            }
+        }
+        // Concatenations: standard layout, equal to ndarray's, strided inputs included.
+        let other = Array3::from_shape_fn((3, 2, 4), |(b, n, e)| -((b * 10 + n * 3 + e) as f32));
+        let parts = [
+            wide.slice(s![.., 2..5, ..]),
+            other.view(),
+            wide.slice(s![.., ..;-2, ..]),
+        ];
+        let joined = concat_items(&parts);
+        assert!(joined.is_standard_layout());
+        assert_eq!(
+            joined,
+            ndarray::concatenate(ndarray::Axis(1), &parts).unwrap_or_else(|e| panic!("{e}"))
+        );
+        let flat = wide.index_axis(ndarray::Axis(2), 1);
+        let flat_parts = [
+            flat.slice(s![.., 1..4]),
+            other.index_axis(ndarray::Axis(1), 0),
+            wide.index_axis(ndarray::Axis(1), 3),
+        ];
+        let joined = concat_features(&flat_parts);
+        assert!(joined.is_standard_layout());
+        assert_eq!(
+            joined,
+            ndarray::concatenate(ndarray::Axis(1), &flat_parts).unwrap_or_else(|e| panic!("{e}"))
+        );
         // Already standard: borrowed, no copy.
         let copy = standard_items(wide.view());
         assert!(copy.is_view());

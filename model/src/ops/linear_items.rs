@@ -27,6 +27,7 @@ use ndarray::{
     Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
 };
 
+use super::layout::ExampleBlocks;
 use super::Real;
 
 /// The embedding width the register-blocked kernels are built for (NASRec's E).
@@ -92,19 +93,60 @@ fn product_rows<T: Real>(a: &[T], outs: usize, input: &[T], out: &mut [T], bias:
     }
 }
 
-/// `out_b = A^T input_b` (+ bias) for every example of a batch, or `out_b += A^T input_b` when
-/// `accumulate` (no bias): `a [I, O]`, `input [B, I, E]`, `out [B, O, E]`, contiguous. The
-/// accumulating form runs the same row kernel into a one-example scratch (L1-resident) and adds
-/// it: folding the addition into the kernel's write-back made the compiler spill the kernel's
-/// accumulators (six times slower, measured).
+/// `out = A^T input` (+ bias) for one example, or `out += A^T input` through `scratch` (no
+/// bias): `a [I, O]`, `input [I, E]`, `out [O, E]`. The accumulating form runs the same row
+/// kernel into a one-example scratch (L1-resident) and adds it: folding the addition into the
+/// kernel's write-back made the compiler spill the kernel's accumulators (six times slower,
+/// measured).
 #[inline(always)]
-fn product_batch_body<T: Real>(
+fn product_example<T: Real>(
     a: &[T],
     outs: usize,
     input: &[T],
     out: &mut [T],
     bias: Option<&[T]>,
-    accumulate: bool,
+    scratch: Option<&mut [T]>,
+) {
+    match scratch {
+        Some(scratch) => {
+            product_rows(a, outs, input, scratch, None);
+            out.iter_mut().zip(&*scratch).for_each(|(y, &p)| *y += p);
+        }
+        None => product_rows(a, outs, input, out, bias),
+    }
+}
+
+/// [`product_example`] compiled with AVX2. A function of its own, called per example: its slice
+/// arguments do not alias, which the kernel needs to stay vectorised (inlined into a loop over
+/// a list of example blocks it fell back to scalar code, 6x slower).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+unsafe fn product_example_avx2<T: Real>(
+    a: &[T],
+    outs: usize,
+    input: &[T],
+    out: &mut [T],
+    bias: Option<&[T]>,
+    scratch: Option<&mut [T]>,
+) {
+    product_example(a, outs, input, out, bias, scratch);
+}
+
+/// `out_b = A^T input_b` (+ bias) for every example of a batch, or `out_b += A^T input_b` when
+/// `accumulate` (no bias): `a [I, O]`, `input` the examples' `[I, E]` blocks (each contiguous,
+/// see [`super::layout::ExampleBlocks`]), `out [B, O, E]` contiguous. `wide` picks the AVX2
+/// build (a CPU with AVX2 only; the tests compare both).
+fn product_batch_with<T: Real>(
+    a: &[T],
+    outs: usize,
+    input: &[&[T]],
+    out: &mut [T],
+    (bias, accumulate): (Option<&[T]>, bool),
+    wide: bool,
 ) {
     let ins = a.len() / outs.max(1);
     let in_len = ins * FAST_EMB;
@@ -112,53 +154,37 @@ fn product_batch_body<T: Real>(
     if in_len == 0 || out_len == 0 {
         return;
     }
-    let pairs = input
-        .chunks_exact(in_len)
-        .zip(out.chunks_exact_mut(out_len));
-    if accumulate {
-        let mut scratch = vec![T::zero(); out_len];
-        for (xb, yb) in pairs {
-            product_rows(a, outs, xb, &mut scratch, None);
-            yb.iter_mut().zip(&scratch).for_each(|(y, &p)| *y += p);
+    assert!(
+        input.iter().all(|xb| xb.len() == in_len),
+        "linear_items: example blocks of {in_len} values expected"
+    );
+    let mut scratch = accumulate.then(|| vec![T::zero(); out_len]);
+    for (&xb, yb) in input.iter().zip(out.chunks_exact_mut(out_len)) {
+        let scratch = scratch.as_deref_mut();
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` is only set when the CPU has AVX2.
+            unsafe { product_example_avx2(a, outs, xb, yb, bias, scratch) };
+            continue;
         }
-    } else {
-        for (xb, yb) in pairs {
-            product_rows(a, outs, xb, yb, bias);
-        }
+        product_example(a, outs, xb, yb, bias, scratch);
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-/// # Safety
-/// The CPU must support AVX2.
-unsafe fn product_batch_avx2<T: Real>(
-    a: &[T],
-    outs: usize,
-    input: &[T],
-    out: &mut [T],
-    bias: Option<&[T]>,
-    accumulate: bool,
-) {
-    product_batch_body(a, outs, input, out, bias, accumulate);
-}
-
-/// Runtime dispatch of [`product_batch_body`].
+/// [`product_batch_with`] with the AVX2 build when the CPU has AVX2.
 fn product_batch<T: Real>(
     a: &[T],
     outs: usize,
-    input: &[T],
+    input: &[&[T]],
     out: &mut [T],
     bias: Option<&[T]>,
     accumulate: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: `product_batch_avx2` only requires AVX2, checked just above.
-        unsafe { product_batch_avx2(a, outs, input, out, bias, accumulate) };
-        return;
-    }
-    product_batch_body(a, outs, input, out, bias, accumulate);
+    let wide = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let wide = false;
+    product_batch_with(a, outs, input, out, (bias, accumulate), wide);
 }
 
 /// Examples per block of the weight gradient: a block's `dy` rows (`8 x M x E` values, 20 KiB
@@ -175,13 +201,13 @@ const _: () = assert!(LANES == super::kernels::LANES);
 const GRAD_ROWS: usize = 2;
 const GRAD_COLS: usize = 4;
 
-/// One block of examples of the weight gradient: its rows of `x [B, N, E]` and `dy [B, M, E]`,
-/// `N`, `M`, and whether it is the first block (which overwrites the lane partial sums
+/// One block of examples of the weight gradient: its examples' `x [N, E]` and `dy [M, E]`
+/// blocks, `N`, `M`, and whether it is the first block (which overwrites the lane partial sums
 /// `part [N, M, LANES]` instead of adding to them).
 #[derive(Clone, Copy)]
 struct GradBlock<'a, T> {
-    x: &'a [T],
-    dy: &'a [T],
+    x: &'a [&'a [T]],
+    dy: &'a [&'a [T]],
     items: usize,
     outs: usize,
     first: bool,
@@ -189,7 +215,7 @@ struct GradBlock<'a, T> {
 
 impl<T> GradBlock<'_, T> {
     fn examples(&self) -> usize {
-        (self.x.len() / (self.items * FAST_EMB)).min(self.dy.len() / (self.outs * FAST_EMB))
+        self.x.len().min(self.dy.len())
     }
 }
 
@@ -225,10 +251,7 @@ fn grad_tile<T: Real, const R: usize, const C: usize>(
 ) {
     const E: usize = FAST_EMB;
     let mut acc = [[[T::zero(); LANES]; C]; R];
-    for (xb, dyb) in
-        t.x.chunks_exact(t.items * E)
-            .zip(t.dy.chunks_exact(t.outs * E))
-    {
+    for (xb, dyb) in t.x.iter().zip(t.dy) {
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let xr = &xb[(n + r) * E..(n + r + 1) * E];
             for (c, acc_rc) in acc_r.iter_mut().enumerate() {
@@ -265,8 +288,8 @@ fn grad_block<T: Real>(t: GradBlock<T>, part: &mut [T]) {
 /// in registers). Same operations in the same order, so the same bits.
 ///
 /// # Safety
-/// The CPU must support AVX2; `part` must hold `N * M * LANES` values and the tile must lie
-/// inside `N x M`.
+/// The CPU must support AVX2; `part` must hold `N * M * LANES` values, the tile must lie
+/// inside `N x M` and the example blocks hold `N * E` and `M * E` values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -281,8 +304,8 @@ unsafe fn grad_tile_avx2<const R: usize, const C: usize>(
     // `acc[c][r]`: column-major, so the loops below walk the arrays instead of indexing them.
     let mut acc = [[_mm256_setzero_ps(); R]; C];
     for b in 0..examples {
-        let xb = t.x.as_ptr().add((b * t.items + n) * E);
-        let db = t.dy.as_ptr().add((b * t.outs + m) * E);
+        let xb = t.x[b].as_ptr().add(n * E);
+        let db = t.dy[b].as_ptr().add(m * E);
         let mut lo = [_mm256_setzero_ps(); R];
         let mut hi = [_mm256_setzero_ps(); R];
         for (r, (lo, hi)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
@@ -331,35 +354,37 @@ unsafe fn grad_block_avx2(t: GradBlock<f32>, part: &mut [f32]) {
     for_each_grad_tile!(t.items, t.outs, tile);
 }
 
-/// `dw [N, M] += sum_b x_b dy_b^T` (`x [B, N, E]`, `dy [B, M, E]`, contiguous; `dw` row-major
-/// and contiguous). Blocks of [`GRAD_EXAMPLES`] examples; within a block, tiles of
+/// `dw [N, M] += sum_b x_b dy_b^T` (`x` and `dy` the examples' `[N, E]` and `[M, E]` blocks;
+/// `dw` row-major and contiguous). Blocks of [`GRAD_EXAMPLES`] examples; within a block, tiles of
 /// [`GRAD_ROWS`] x [`GRAD_COLS`] `dW` entries accumulate in registers over the block's
 /// examples, eight lanes per entry (each lane two embedding elements), and add to lane partial
 /// sums `[N, M, 8]`; the lanes are summed into `dw` once at the end, in a fixed order. No
 /// transposes and no padding: every multiply-add is a real one. `wide` picks the AVX2 tiles
 /// (f32 on a CPU with AVX2 only; the tests compare both).
 fn weight_grad_with<T: Real>(
-    x: &[T],
-    dy: &[T],
+    x: &[&[T]],
+    dy: &[&[T]],
     (items, outs): (usize, usize),
     dw: &mut [T],
     wide: bool,
 ) {
     let (x_len, dy_len) = (items * FAST_EMB, outs * FAST_EMB);
-    if x.len() < x_len || x_len == 0 || dy_len == 0 {
+    if x.is_empty() || x_len == 0 || dy_len == 0 {
         return;
     }
+    assert!(
+        x.iter().all(|b| b.len() == x_len) && dy.iter().all(|b| b.len() == dy_len),
+        "linear_items: example blocks of {x_len} and {dy_len} values expected"
+    );
     let mut part = super::workspace::take(items * outs * LANES, T::zero());
-    let blocks = x
-        .chunks(GRAD_EXAMPLES * x_len)
-        .zip(dy.chunks(GRAD_EXAMPLES * dy_len));
+    let blocks = x.chunks(GRAD_EXAMPLES).zip(dy.chunks(GRAD_EXAMPLES));
     for (block, (x, dy)) in blocks.enumerate() {
         let first = block == 0;
         #[cfg(target_arch = "x86_64")]
         if wide {
             if let (Some(x), Some(dy), Some(p)) = (
-                super::kernels::as_f32(x),
-                super::kernels::as_f32(dy),
+                super::kernels::as_f32_blocks(x),
+                super::kernels::as_f32_blocks(dy),
                 super::kernels::as_f32_mut(&mut part),
             ) {
                 let t = GradBlock {
@@ -394,7 +419,7 @@ fn weight_grad_with<T: Real>(
 }
 
 /// [`weight_grad_with`] with the AVX2 tiles when the CPU has AVX2.
-fn weight_grad<T: Real>(x: &[T], dy: &[T], items: usize, outs: usize, dw: &mut [T]) {
+fn weight_grad<T: Real>(x: &[&[T]], dy: &[&[T]], items: usize, outs: usize, dw: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     let wide = std::is_x86_feature_detected!("avx2");
     #[cfg(not(target_arch = "x86_64"))]
@@ -456,15 +481,15 @@ pub fn forward_into<T: Real>(
         );
     }
     if emb == FAST_EMB {
-        // A strided input (e.g. an item slice of a wider tensor) is copied once: far cheaper
-        // than one packed GEMM per example.
-        let x = super::layout::standard_items(x);
-        if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
+        if let Some(ys) = y.as_slice_mut() {
+            // An item slice of a wider tensor is read in place (any other layout copied once:
+            // far cheaper than one packed GEMM per example).
+            let xs = ExampleBlocks::new(x);
             let bias: Option<Vec<T>> = b.as_ref().map(|b| b.iter().copied().collect());
             product_batch(
                 &dense_copy(&w, false),
                 w.ncols(),
-                xs,
+                &xs.blocks(),
                 ys,
                 bias.as_deref(),
                 false,
@@ -505,9 +530,16 @@ pub fn forward_add_into<T: Real>(x: ArrayView3<T>, w: ArrayView2<T>, mut y: Arra
         (batch, w.ncols(), emb)
     );
     if emb == FAST_EMB {
-        let x = super::layout::standard_items(x);
-        if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) {
-            product_batch(&dense_copy(&w, false), w.ncols(), xs, ys, None, true);
+        if let Some(ys) = y.as_slice_mut() {
+            let xs = ExampleBlocks::new(x);
+            product_batch(
+                &dense_copy(&w, false),
+                w.ncols(),
+                &xs.blocks(),
+                ys,
+                None,
+                true,
+            );
             return;
         }
     }
@@ -578,26 +610,16 @@ pub fn backward_into<T: Real>(
         dx.dim(),
         x.dim()
     );
-    let (x_std, dy_std) = if emb == FAST_EMB {
-        (
-            Some(super::layout::standard_items(x)),
-            Some(super::layout::standard_items(dy)),
-        )
-    } else {
-        (None, None)
-    };
-    let fast = x_std
-        .as_ref()
-        .and_then(|x| x.as_slice())
-        .zip(dy_std.as_ref().and_then(|d| d.as_slice()));
-    if let (Some((xs, dys)), Some(dxs)) = (fast, dx.as_slice_mut()) {
+    let fast = (emb == FAST_EMB).then(|| (ExampleBlocks::new(x), ExampleBlocks::new(dy)));
+    if let (Some((xs, dys)), Some(dxs)) = (&fast, dx.as_slice_mut()) {
+        let (xs, dys) = (xs.blocks(), dys.blocks());
         // dx_b (+)= W dy_b: the forward kernel with the transposed weight ([M, N] row-major).
-        product_batch(&dense_copy(&w, true), items, dys, dxs, None, accumulate);
+        product_batch(&dense_copy(&w, true), items, &dys, dxs, None, accumulate);
         match dw.as_slice_mut() {
-            Some(dws) => weight_grad(xs, dys, items, outs, dws),
+            Some(dws) => weight_grad(&xs, &dys, items, outs, dws),
             None => {
                 let mut acc = vec![T::zero(); items * outs];
-                weight_grad(xs, dys, items, outs, &mut acc);
+                weight_grad(&xs, &dys, items, outs, &mut acc);
                 dw.iter_mut().zip(&acc).for_each(|(g, &a)| *g += a);
             }
         }
@@ -639,6 +661,11 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
+    /// `data` as consecutive example blocks of `len` values.
+    fn blocks<T>(data: &[T], len: usize) -> Vec<&[T]> {
+        data.chunks_exact(len).collect()
+    }
+
     /// The AVX2 build of both kernels gives the baseline build's bits (same operations in the
     /// same order), for shapes with partial row and column blocks (N = 7, M = 21 = 16 + 5).
     #[test]
@@ -650,12 +677,12 @@ mod tests {
             let input = random(2, batch * items * FAST_EMB);
             let bias = random(3, outs);
             let start = random(4, batch * outs * FAST_EMB);
+            let xs = blocks(&input, items * FAST_EMB);
             for (b, acc) in [(Some(&bias[..]), false), (None, false), (None, true)] {
                 let mut base = start.clone();
                 let mut wide = start.clone();
-                product_batch_body(&a, outs, &input, &mut base, b, acc);
-                // SAFETY: AVX2 was detected just above.
-                unsafe { product_batch_avx2(&a, outs, &input, &mut wide, b, acc) };
+                product_batch_with(&a, outs, &xs, &mut base, (b, acc), false);
+                product_batch_with(&a, outs, &xs, &mut wide, (b, acc), true);
                 assert_eq!(
                     bits(&base),
                     bits(&wide),
@@ -666,8 +693,9 @@ mod tests {
             let dy = random(5, batch * outs * FAST_EMB);
             let mut base = random(6, items * outs);
             let mut wide = base.clone();
-            weight_grad_with(&input, &dy, (items, outs), &mut base, false);
-            weight_grad_with(&input, &dy, (items, outs), &mut wide, true);
+            let dys = blocks(&dy, outs * FAST_EMB);
+            weight_grad_with(&xs, &dys, (items, outs), &mut base, false);
+            weight_grad_with(&xs, &dys, (items, outs), &mut wide, true);
             assert_eq!(bits(&base), bits(&wide), "weight gradient");
             return;
         }
@@ -675,7 +703,8 @@ mod tests {
     }
 
     /// An item slice of a wider tensor (strided, as the dense-to-sparse merger passes it) takes
-    /// the fast path through a copy and gives exactly what its contiguous copy gives.
+    /// the fast path, read in place, and gives exactly what its contiguous copy gives; so do
+    /// reversed items (a layout read through a copy).
     #[test]
     fn strided_items_equal_their_contiguous_copy() {
         let wide = ndarray::Array3::from_shape_vec((3, 9, FAST_EMB), random(7, 3 * 9 * FAST_EMB))
@@ -694,6 +723,12 @@ mod tests {
         let dx1 = backward(x, w.view(), dy.view(), dw1.view_mut(), None);
         let dx2 = backward(owned.view(), w.view(), dy.view(), dw2.view_mut(), None);
         assert_eq!((dx1, dw1), (dx2, dw2));
+        let reversed = wide.slice(ndarray::s![.., 2..8;-1, ..]);
+        let w9 = Array2::from_shape_vec((6, 5), random(11, 30)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            forward(reversed, w9.view(), None),
+            forward(reversed.to_owned().view(), w9.view(), None)
+        );
     }
 
     /// The accumulating forms (`forward_add_into`, `backward_into` with `accumulate`) give the
@@ -754,9 +789,17 @@ mod tests {
                 .map(|_| r.random_range(-1.0..1.0))
                 .collect();
             let mut y = vec![f64::NAN; batch * outs * e];
-            product_batch(&dense_copy(&w.view(), false), outs, &x, &mut y, None, false);
+            let (xs, dys) = (blocks(&x, items * e), blocks(&dy, outs * e));
+            product_batch(
+                &dense_copy(&w.view(), false),
+                outs,
+                &xs,
+                &mut y,
+                None,
+                false,
+            );
             let mut dw = vec![0.5; items * outs];
-            weight_grad(&x, &dy, items, outs, &mut dw);
+            weight_grad(&xs, &dys, items, outs, &mut dw);
             for b in 0..batch {
                 for m in 0..outs {
                     for k in 0..e {

@@ -52,7 +52,7 @@ pub mod init;
 pub mod interaction;
 mod kernels;
 pub mod layernorm;
-mod layout;
+pub(crate) mod layout;
 pub mod linear;
 pub mod linear_items;
 pub mod loss;
