@@ -365,13 +365,13 @@ macro_rules! lane_kernels {
             stats: &mut [f32],
             ctx: &mut [f32],
         ) {
-            let total = hsum(sum);
+            let (total, c0, c1) = hsum3(sum, c0, c1);
             stats[stat] = shift;
             stats[row_count + stat] = total;
             let inv = 1.0 / total;
             let out = &mut ctx[out_at..][..2];
-            out[0] = hsum(c0) * inv;
-            out[1] = hsum(c1) * inv;
+            out[0] = c0 * inv;
+            out[1] = c1 * inv;
         }
 
         #[target_feature(enable = $features)]
@@ -516,18 +516,19 @@ macro_rules! lane_kernels {
                 };
                 let (gv0, gv1) = (splat(dc0 * inv), splat(dc1 * inv));
                 let mut weighted = zero();
+                let (mut e, mut dp) = ([zero(); CHUNKS], [zero(); CHUNKS]);
                 for c in 0..CHUNKS {
-                    let (e, dp) = (e_at(c), dp_at(c));
-                    dv[0][c] = fmadd(gv0, e, dv[0][c]);
-                    dv[1][c] = fmadd(gv1, e, dv[1][c]);
-                    weighted = fmadd(e, dp, weighted);
+                    (e[c], dp[c]) = (e_at(c), dp_at(c));
+                    dv[0][c] = fmadd(gv0, e[c], dv[0][c]);
+                    dv[1][c] = fmadd(gv1, e[c], dv[1][c]);
+                    weighted = fmadd(e[c], dp[c], weighted);
                 }
                 let weighted = splat(hsum(weighted) * inv);
                 let factor = scale * inv;
                 let (vq0, vq1) = (splat(q0 * factor), splat(q1 * factor));
                 let (mut g0, mut g1) = (zero(), zero());
                 for c in 0..CHUNKS {
-                    let ds = mul(e_at(c), sub(dp_at(c), weighted));
+                    let ds = mul(e[c], sub(dp[c], weighted));
                     dk[0][c] = fmadd(vq0, ds, dk[0][c]);
                     dk[1][c] = fmadd(vq1, ds, dk[1][c]);
                     g0 = fmadd(ds, load(k0.add(LANES * c)), g0);

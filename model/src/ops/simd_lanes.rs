@@ -161,6 +161,18 @@ pub(crate) mod v8 {
         _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55)))
     }
 
+    /// The sums of the lanes of three vectors at once (pairwise horizontal adds: fewer
+    /// operations than three [`hsum`]s, in a different order).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hsum3(a: V, b: V, c: V) -> (f32, f32, f32) {
+        let t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, c));
+        let s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+        let mut out = [0.0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), s);
+        (out[0], out[1], out[2])
+    }
+
     /// Maximum of the lanes.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
@@ -422,6 +434,18 @@ pub(crate) mod v16 {
         let lo = _mm512_castps512_ps256(v);
         let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
         super::v8::hsum(_mm256_add_ps(lo, hi))
+    }
+
+    /// The sums of the lanes of three vectors at once: 256-bit halves, then as
+    /// [`super::v8::hsum3`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn hsum3(a: V, b: V, c: V) -> (f32, f32, f32) {
+        let half = |v: V| {
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+            _mm256_add_ps(_mm512_castps512_ps256(v), hi)
+        };
+        super::v8::hsum3(half(a), half(b), half(c))
     }
 
     /// Maximum of the lanes.
