@@ -295,7 +295,7 @@ fn grad_block<T: Real>(t: GradBlock<T>, part: &mut [T]) {
 #[inline]
 unsafe fn grad_tile_avx2<const R: usize, const C: usize>(
     t: GradBlock<f32>,
-    examples: usize,
+    rows: &[(*const f32, *const f32)],
     (n, m): (usize, usize),
     part: &mut [f32],
 ) {
@@ -303,9 +303,9 @@ unsafe fn grad_tile_avx2<const R: usize, const C: usize>(
     const E: usize = FAST_EMB;
     // `acc[c][r]`: column-major, so the loops below walk the arrays instead of indexing them.
     let mut acc = [[_mm256_setzero_ps(); R]; C];
-    for b in 0..examples {
-        let xb = t.x[b].as_ptr().add(n * E);
-        let db = t.dy[b].as_ptr().add(m * E);
+    for &(x, dy) in rows {
+        let xb = x.add(n * E);
+        let db = dy.add(m * E);
         let mut lo = [_mm256_setzero_ps(); R];
         let mut hi = [_mm256_setzero_ps(); R];
         for (r, (lo, hi)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
@@ -345,10 +345,16 @@ unsafe fn grad_block_avx2(t: GradBlock<f32>, part: &mut [f32]) {
         part.len() >= t.items * t.outs * LANES,
         "linear_items: partial sums"
     );
-    let examples = t.examples();
+    // The block's example pointers, fetched once (not per tile and example).
+    let mut rows = [(std::ptr::null(), std::ptr::null()); GRAD_EXAMPLES];
+    let examples = t.examples().min(GRAD_EXAMPLES);
+    for (slot, (x, dy)) in rows.iter_mut().zip(t.x.iter().zip(t.dy)) {
+        *slot = (x.as_ptr(), dy.as_ptr());
+    }
+    let rows = &rows[..examples];
     macro_rules! tile {
         ($r:literal, $c:literal, $n:expr, $m:expr) => {
-            grad_tile_avx2::<$r, $c>(t, examples, ($n, $m), part)
+            grad_tile_avx2::<$r, $c>(t, rows, ($n, $m), part)
         };
     }
     for_each_grad_tile!(t.items, t.outs, tile);
