@@ -6,6 +6,8 @@
 //! Criteo-Full step); here each example's block of rows (contiguous in an item slice), or else
 //! each embedding row, is one `memcpy`.
 
+use std::borrow::Cow;
+
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, CowArray, Ix3};
 
 /// `x` itself when it is in standard layout, else a standard-layout copy made row by row when
@@ -120,18 +122,19 @@ impl<'a, T: Copy> ExampleBlocks<'a, T> {
     }
 
     /// One slice of `N * E` values per example, in example order.
-    pub(crate) fn blocks(&self) -> Vec<&[T]> {
+    pub(crate) fn blocks(&self) -> Cow<'_, [&[T]]> {
         if let Some(blocks) = &self.in_place {
-            return blocks.clone();
+            return Cow::Borrowed(blocks.as_slice());
         }
         let (examples, data) = match &self.copy {
             Some(a) => (a.dim().0, a.as_slice().unwrap_or(&[])),
             None => (0, &[][..]),
         };
         if self.block_len == 0 {
-            return vec![&[]; examples];
+            let empty: &[T] = &[];
+            return Cow::Owned(vec![empty; examples]);
         }
-        data.chunks_exact(self.block_len).collect()
+        Cow::Owned(data.chunks_exact(self.block_len).collect())
     }
 }
 
