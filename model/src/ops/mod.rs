@@ -32,7 +32,9 @@
 //!   (`init(emb, rng)`, `zeros(emb)`, `.params()`, `.grads()`). The cache keeps the softmax
 //!   exponentials up to `PROBS_KEEP_LIMIT` elements (shard large batches, e.g. 128 examples,
 //!   to stay under it), else the backward recomputes them; `forward_for_inference` keeps none.
-//!   Its buffers come from, and its cache returns them to, the [`workspace`].
+//!   Its buffers come from, and its cache returns them to, the [`workspace`]. The softmax core
+//!   runs sixteen lanes wide with AVX-512F, eight with AVX2 + FMA (one kernel body over
+//!   `simd_lanes`), else the portable core.
 //! - [`workspace`]: per-thread recycled buffers (`take`, `give`, `array`, `give_array`) for
 //!   operators whose every output element is written, so repeated steps allocate nothing.
 //! - [`init`]: xavier initialisers, LayerNorm parameters, `LN_EPS`, `TRANSFORMER_LN_GAIN`.
