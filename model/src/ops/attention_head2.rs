@@ -186,6 +186,11 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// The scratch of one call, or `None` when its rows have no keys (nothing to compute).
+    fn for_call(shape: CoreShape, lanes: usize) -> Option<Self> {
+        (shape.items > 0).then(|| Scratch::new(shape, lanes))
+    }
+
     fn new(shape: CoreShape, lanes: usize) -> Self {
         let chunks = shape.items.div_ceil(lanes);
         let padded = chunks * lanes;
@@ -212,7 +217,7 @@ impl Scratch {
     #[cfg(target_arch = "x86_64")]
     unsafe fn transpose_in(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
         let block = &src[b * items * self.emb..(b + 1) * items * self.emb];
-        v8::transpose_to_columns(block, (items, self.emb), dst, self.padded);
+        v8::transpose(block, self.emb, (items, self.emb), dst, self.padded);
     }
 
     /// Writes `src [E, padded]` back as example `b`'s `[N, E]` rows of `dst`.
@@ -222,7 +227,7 @@ impl Scratch {
     #[cfg(target_arch = "x86_64")]
     unsafe fn transpose_out(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
         let block = &mut dst[b * items * self.emb..(b + 1) * items * self.emb];
-        v8::transpose_from_columns(src, self.padded, (items, self.emb), block);
+        v8::transpose(src, self.padded, (self.emb, items), block, self.emb);
     }
 }
 
@@ -383,17 +388,11 @@ macro_rules! lane_kernels {
             mut probs: Option<&mut [f32]>,
             ctx: &mut [f32],
         ) {
-            let CoreShape {
-                batch,
-                items: n,
-                heads,
-                ..
-            } = shape;
-            let mut s = Scratch::new(shape, LANES);
-            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
-            if chunks == 0 {
+            let (batch, n, heads) = (shape.batch, shape.items, shape.heads);
+            let Some(mut s) = Scratch::for_call(shape, LANES) else {
                 return;
-            }
+            };
+            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
             let tail = tail_mask(s.tail_lanes);
             let neg_inf = splat(f32::NEG_INFINITY);
             let mut kt = std::mem::take(&mut s.kt);
@@ -556,17 +555,11 @@ macro_rules! lane_kernels {
             dcs: &[f32],
             (dqs, dks, dvs): (&mut [f32], &mut [f32], &mut [f32]),
         ) {
-            let CoreShape {
-                batch,
-                items: n,
-                heads,
-                ..
-            } = shape;
-            let mut s = Scratch::new(shape, LANES);
-            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
-            if chunks == 0 {
+            let (batch, n, heads) = (shape.batch, shape.items, shape.heads);
+            let Some(mut s) = Scratch::for_call(shape, LANES) else {
                 return;
-            }
+            };
+            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
             let tail = tail_mask(s.tail_lanes);
             let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
             let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));

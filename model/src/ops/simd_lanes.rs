@@ -218,74 +218,47 @@ pub(crate) mod v8 {
         ]
     }
 
-    /// `dst[d * dst_row + j] = src[j * emb + d]` for `j < items`, `d < emb`: item rows into
-    /// per-dimension rows `dst_row` apart (8 x 8 register transposes where whole blocks fit,
-    /// single values elsewhere; a pure copy, so the same values either way).
+    /// `dst[c * dst_stride + r] = src[r * src_stride + c]` for `r < rows`, `c < cols`: a block
+    /// of rows transposed (8 x 8 register transposes where whole blocks fit, single values
+    /// elsewhere; a pure copy, so the same values either way). The attention kernels use it
+    /// both ways between `[N, E]` item rows and head-major `[E, padded]` rows.
     ///
     /// # Panics
-    /// If `src` holds fewer than `items * emb` values or `dst` too few for its rows.
+    /// If `src` or `dst` holds too few values for its rows.
     #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn transpose_to_columns(
+    pub(crate) unsafe fn transpose(
         src: &[f32],
-        (items, emb): (usize, usize),
+        src_stride: usize,
+        (rows, cols): (usize, usize),
         dst: &mut [f32],
-        dst_row: usize,
+        dst_stride: usize,
     ) {
-        assert!(src.len() >= items * emb && emb > 0 && items <= dst_row);
-        assert!(dst.len() >= (emb - 1) * dst_row + items);
-        let (full_items, full_dims) = (items - items % LANES, emb - emb % LANES);
-        for j in (0..full_items).step_by(LANES) {
-            for d in (0..full_dims).step_by(LANES) {
-                // In bounds: rows j..j+8 of src, dims d..d+8; rows d..d+8 of dst, j..j+8.
-                let rows = std::array::from_fn(|r| load(src.as_ptr().add((j + r) * emb + d)));
-                for (c, col) in transpose8(rows).into_iter().enumerate() {
-                    store(dst.as_mut_ptr().add((d + c) * dst_row + j), col);
+        if rows == 0 || cols == 0 {
+            return;
+        }
+        assert!(cols <= src_stride && rows <= dst_stride);
+        assert!(src.len() >= (rows - 1) * src_stride + cols);
+        assert!(dst.len() >= (cols - 1) * dst_stride + rows);
+        let (full_rows, full_cols) = (rows - rows % LANES, cols - cols % LANES);
+        for r in (0..full_rows).step_by(LANES) {
+            for c in (0..full_cols).step_by(LANES) {
+                // In bounds: rows r..r+8, columns c..c+8 of src; rows c..c+8, columns r..r+8
+                // of dst (checked above).
+                let block =
+                    std::array::from_fn(|i| load(src.as_ptr().add((r + i) * src_stride + c)));
+                for (i, column) in transpose8(block).into_iter().enumerate() {
+                    store(dst.as_mut_ptr().add((c + i) * dst_stride + r), column);
                 }
             }
         }
-        for j in 0..items {
-            let dims = if j < full_items {
-                full_dims..emb
+        for r in 0..rows {
+            let columns = if r < full_rows {
+                full_cols..cols
             } else {
-                0..emb
+                0..cols
             };
-            for d in dims {
-                dst[d * dst_row + j] = src[j * emb + d];
-            }
-        }
-    }
-
-    /// The inverse of [`transpose_to_columns`]: `dst[j * emb + d] = src[d * src_row + j]`.
-    ///
-    /// # Panics
-    /// If `dst` holds fewer than `items * emb` values or `src` too few for its rows.
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn transpose_from_columns(
-        src: &[f32],
-        src_row: usize,
-        (items, emb): (usize, usize),
-        dst: &mut [f32],
-    ) {
-        assert!(dst.len() >= items * emb && emb > 0 && items <= src_row);
-        assert!(src.len() >= (emb - 1) * src_row + items);
-        let (full_items, full_dims) = (items - items % LANES, emb - emb % LANES);
-        for j in (0..full_items).step_by(LANES) {
-            for d in (0..full_dims).step_by(LANES) {
-                // In bounds: rows d..d+8 of src, items j..j+8; rows j..j+8 of dst, d..d+8.
-                let rows = std::array::from_fn(|r| load(src.as_ptr().add((d + r) * src_row + j)));
-                for (c, row) in transpose8(rows).into_iter().enumerate() {
-                    store(dst.as_mut_ptr().add((j + c) * emb + d), row);
-                }
-            }
-        }
-        for j in 0..items {
-            let dims = if j < full_items {
-                full_dims..emb
-            } else {
-                0..emb
-            };
-            for d in dims {
-                dst[j * emb + d] = src[d * src_row + j];
+            for c in columns {
+                dst[c * dst_stride + r] = src[r * src_stride + c];
             }
         }
     }
@@ -462,12 +435,12 @@ pub(crate) mod v16 {
 mod tests {
     use super::v8;
 
-    /// The register transposes against their definition, with whole 8 x 8 blocks, partial ones
-    /// (items and widths not multiples of 8) and padding left as it was; and back again.
+    /// The register transpose against its definition, with whole 8 x 8 blocks, partial ones
+    /// (rows and columns not multiples of 8), padding left as it was, and back again.
     #[test]
-    fn transposes_match_their_definition_and_invert() {
+    fn transpose_matches_its_definition_and_inverts() {
         if !v8::available() {
-            eprintln!("no AVX2 + FMA on this CPU: the transposes are not used");
+            eprintln!("no AVX2 + FMA on this CPU: the transpose is not used");
             return;
         }
         for (items, emb, row) in [
@@ -479,8 +452,8 @@ mod tests {
         ] {
             let src: Vec<f32> = (0..items * emb).map(|i| i as f32 * 0.5 - 7.0).collect();
             let mut cols = vec![f32::NAN; emb * row];
-            // SAFETY: AVX2 + FMA present (checked); sizes as the functions require.
-            unsafe { v8::transpose_to_columns(&src, (items, emb), &mut cols, row) };
+            // SAFETY: AVX2 + FMA present (checked); sizes as the function requires.
+            unsafe { v8::transpose(&src, emb, (items, emb), &mut cols, row) };
             for d in 0..emb {
                 for j in 0..row {
                     let got = cols[d * row + j];
@@ -493,7 +466,7 @@ mod tests {
             }
             let mut back = vec![0.0; items * emb];
             // SAFETY: as above.
-            unsafe { v8::transpose_from_columns(&cols, row, (items, emb), &mut back) };
+            unsafe { v8::transpose(&cols, row, (emb, items), &mut back, emb) };
             assert_eq!(back, src, "{items} x {emb}");
         }
     }
