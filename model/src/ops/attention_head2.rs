@@ -563,10 +563,16 @@ macro_rules! lane_kernels {
             let tail = tail_mask(s.tail_lanes);
             let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
             let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));
+            // Rows short enough for a head's dK and dV to stay in registers, from kept
+            // exponentials: `backward_head_in_registers`.
+            let in_registers = probs.is_some() && chunks <= REGISTER_CHUNKS;
             for b in 0..batch {
                 s.transpose_in(ks, b, n, &mut kt);
                 s.transpose_in(vs, b, n, &mut vt);
-                dkt.iter_mut().chain(dvt.iter_mut()).for_each(|g| *g = 0.0);
+                // The register path writes each head's gradients whole; the memory path adds.
+                if !in_registers {
+                    dkt.iter_mut().chain(dvt.iter_mut()).for_each(|g| *g = 0.0);
+                }
                 for h in 0..heads {
                     let k0 = kt[2 * h * padded..].as_ptr();
                     let k1 = kt[(2 * h + 1) * padded..].as_ptr();
@@ -576,7 +582,7 @@ macro_rules! lane_kernels {
                     let dk1 = dkt[(2 * h + 1) * padded..].as_mut_ptr();
                     let dv0 = dvt[2 * h * padded..].as_mut_ptr();
                     let dv1 = dvt[(2 * h + 1) * padded..].as_mut_ptr();
-                    if let Some(kept) = probs.filter(|_| chunks <= REGISTER_CHUNKS) {
+                    if let Some(kept) = probs.filter(|_| in_registers) {
                         let at = HeadAt {
                             b,
                             h,
@@ -746,12 +752,14 @@ mod tests {
         assert!(exp_at_widths(f32::NAN).iter().all(|e| e.is_nan()));
     }
 
-    /// Everything one call writes, at one width.
+    /// Everything one call writes, at one width; `recomputed` are the gradients of a backward
+    /// without the kept exponentials.
     struct CoreRun {
         stats: Vec<f32>,
         probs: Vec<f32>,
         ctx: Vec<f32>,
         grads: [Vec<f32>; 3],
+        recomputed: [Vec<f32>; 3],
     }
 
     fn run_at(width: Width, shape: CoreShape, scale: f32, inputs: &[Vec<f32>; 4]) -> CoreRun {
@@ -760,8 +768,10 @@ mod tests {
         let mut stats = vec![0.0; 2 * rows];
         let mut probs = vec![f32::NAN; rows * shape.items];
         let mut ctx = vec![0.0; q.len()];
-        let mut grads = [vec![0.0; q.len()], vec![0.0; q.len()], vec![0.0; q.len()]];
+        let zeros = || [vec![0.0; q.len()], vec![0.0; q.len()], vec![0.0; q.len()]];
+        let (mut grads, mut recomputed) = (zeros(), zeros());
         let [dq, dk, dv] = &mut grads;
+        let [rq, rk, rv] = &mut recomputed;
         let qkv = (&q[..], &k[..], &v[..]);
         // SAFETY: the caller checked the width's CPU features; lengths are the kernels'.
         unsafe {
@@ -769,10 +779,12 @@ mod tests {
                 Width::Lanes8 => {
                     avx2::forward(shape, scale, qkv, &mut stats, Some(&mut probs), &mut ctx);
                     avx2::backward(shape, scale, qkv, &stats, Some(&probs), dctx, (dq, dk, dv));
+                    avx2::backward(shape, scale, qkv, &stats, None, dctx, (rq, rk, rv));
                 }
                 Width::Lanes16 => {
                     avx512::forward(shape, scale, qkv, &mut stats, Some(&mut probs), &mut ctx);
                     avx512::backward(shape, scale, qkv, &stats, Some(&probs), dctx, (dq, dk, dv));
+                    avx512::backward(shape, scale, qkv, &stats, None, dctx, (rq, rk, rv));
                 }
             }
         }
@@ -781,21 +793,24 @@ mod tests {
             probs,
             ctx,
             grads,
+            recomputed,
         }
     }
 
     /// The 8- and 16-lane kernels on rows whose lengths leave partial last vectors at both widths
-    /// (13, 21), fill them (64), and at a scale that sends rows through the exact-maximum pass:
-    /// the kept exponentials and shifts are the same bits (same operations lane for lane, no
-    /// spilled lane left behind), the row sums, context and gradients agree to float
-    /// reassociation, and the kept exponentials are the scores' `exp(s - shift)`.
+    /// (13, 21), fill them (64), exceed the 16-lane register path (80), and at a scale that sends
+    /// rows through the exact-maximum pass: the kept exponentials and shifts are the same bits
+    /// (same operations lane for lane, no spilled lane left behind), the row sums, context and
+    /// gradients agree to float reassociation, the kept exponentials are the scores'
+    /// `exp(s - shift)`, and at each width a backward that recomputes the exponentials gives the
+    /// bits of one that reads them kept (memory path against register path at 16 lanes).
     #[test]
     fn eight_and_sixteen_lane_kernels_agree() {
         if !v16::available() {
             eprintln!("no AVX-512F on this CPU: only the 8-lane kernels run here");
             return;
         }
-        for (items, scale) in [(13, 0.7), (21, 0.7), (64, 0.7), (21, 40.0)] {
+        for (items, scale) in [(13, 0.7), (21, 0.7), (64, 0.7), (80, 0.7), (21, 40.0)] {
             let shape = CoreShape {
                 batch: 3,
                 items,
@@ -833,6 +848,13 @@ mod tests {
             close(&a.ctx, &b.ctx, "ctx");
             for (g, name) in [(0, "dq"), (1, "dk"), (2, "dv")] {
                 close(&a.grads[g], &b.grads[g], name);
+                for run in [&a, &b] {
+                    assert_eq!(
+                        bits(&run.grads[g]),
+                        bits(&run.recomputed[g]),
+                        "{name} recomputed"
+                    );
+                }
             }
             // Spot-check the kept values against their definition (last row of the call).
             let (bi, h, i) = (shape.batch - 1, 7, items - 1);
