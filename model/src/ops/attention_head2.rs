@@ -166,54 +166,58 @@ fn check_lengths(
     }
 }
 
-/// Per-call geometry and scratch for vectors of `lanes`: keys padded to `padded = lanes *
-/// chunks`, the last chunk holding `tail_lanes` real keys; head-major keys and values of one
-/// example (`[E, padded]`, zero-padded), their gradients, and one row of exponentials and dP.
-struct Scratch {
+/// Per-call geometry for vectors of `lanes`: keys padded to `padded = lanes * chunks`, the last
+/// chunk holding `tail_lanes` real keys; the head-major scratch rows it sizes (`[E, padded]`:
+/// one example's keys, values or their gradients, zero-padded).
+struct Geometry {
     padded: usize,
     chunks: usize,
     tail_lanes: usize,
+    heads: usize,
     /// `E = heads * 2`.
     emb: usize,
     /// Softmax rows of the call, `B * heads * N` (the offset of the sums in `stats`).
     row_count: usize,
-    kt: Vec<f32>,
-    vt: Vec<f32>,
-    dkt: Vec<f32>,
-    dvt: Vec<f32>,
-    row: Vec<f32>,
-    drow: Vec<f32>,
 }
 
-impl Scratch {
-    /// The scratch of one call, or `None` when its rows have no keys (nothing to compute).
+impl Geometry {
+    /// The geometry of one call, or `None` when its rows have no keys (nothing to compute).
     fn for_call(shape: CoreShape, lanes: usize) -> Option<Self> {
-        (shape.items > 0).then(|| Scratch::new(shape, lanes))
-    }
-
-    fn new(shape: CoreShape, lanes: usize) -> Self {
+        if shape.items == 0 {
+            return None;
+        }
         let chunks = shape.items.div_ceil(lanes);
         let padded = chunks * lanes;
-        let emb = shape.heads * shape.dh;
-        Scratch {
+        Some(Geometry {
             padded,
             chunks,
-            tail_lanes: (shape.items + lanes).saturating_sub(padded),
-            emb,
+            tail_lanes: shape.items + lanes - padded,
+            heads: shape.heads,
+            emb: shape.heads * shape.dh,
             row_count: shape.batch * shape.heads * shape.items,
-            kt: vec![0.0; emb * padded],
-            vt: vec![0.0; emb * padded],
-            dkt: vec![0.0; emb * padded],
-            dvt: vec![0.0; emb * padded],
-            row: vec![0.0; padded],
-            drow: vec![0.0; padded],
+        })
+    }
+
+    /// Zeroed head-major rows `[E, padded]` for one example.
+    fn head_rows(&self) -> Vec<f32> {
+        vec![0.0; self.emb * self.padded]
+    }
+
+    /// Where head `h` of example `b` keeps its rows.
+    fn head(&self, b: usize, h: usize, items: usize) -> HeadAt {
+        HeadAt {
+            b,
+            h,
+            items,
+            heads: self.heads,
+            row_count: self.row_count,
         }
     }
 
     /// Transposes example `b`'s `[N, E]` rows of `src` into `dst [E, padded]` (padding stays 0).
     ///
     /// # Safety
-    /// The CPU must have AVX2 + FMA (every kernel using a `Scratch` does).
+    /// The CPU must have AVX2 + FMA (every kernel using a `Geometry` does).
     #[cfg(target_arch = "x86_64")]
     unsafe fn transpose_in(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
         let block = &src[b * items * self.emb..(b + 1) * items * self.emb];
@@ -223,7 +227,7 @@ impl Scratch {
     /// Writes `src [E, padded]` back as example `b`'s `[N, E]` rows of `dst`.
     ///
     /// # Safety
-    /// As [`Scratch::transpose_in`].
+    /// As [`Geometry::transpose_in`].
     #[cfg(target_arch = "x86_64")]
     unsafe fn transpose_out(&self, src: &[f32], b: usize, items: usize, dst: &mut [f32]) {
         let block = &mut dst[b * items * self.emb..(b + 1) * items * self.emb];
@@ -272,7 +276,7 @@ const EXP_POLY: [f32; 6] = [
 /// into scope by the invoking module; `$features` are the target features they are compiled for.
 macro_rules! lane_kernels {
     ($features:literal) => {
-        use super::{CoreShape, HeadAt, Scratch, EXP_POLY, SHIFT_BOUND_MAX};
+        use super::{CoreShape, Geometry, HeadAt, EXP_POLY, SHIFT_BOUND_MAX};
 
         /// `e^x` lane-wise ([`exp_unclamped`] on inputs clamped to [-87, 88]).
         #[target_feature(enable = $features)]
@@ -389,14 +393,13 @@ macro_rules! lane_kernels {
             ctx: &mut [f32],
         ) {
             let (batch, n, heads) = (shape.batch, shape.items, shape.heads);
-            let Some(mut s) = Scratch::for_call(shape, LANES) else {
+            let Some(s) = Geometry::for_call(shape, LANES) else {
                 return;
             };
-            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
+            let (padded, chunks, row_count) = (s.padded, s.chunks, s.row_count);
             let tail = tail_mask(s.tail_lanes);
             let neg_inf = splat(f32::NEG_INFINITY);
-            let mut kt = std::mem::take(&mut s.kt);
-            let mut vt = std::mem::take(&mut s.vt);
+            let (mut kt, mut vt) = (s.head_rows(), s.head_rows());
             for b in 0..batch {
                 s.transpose_in(ks, b, n, &mut kt);
                 s.transpose_in(vs, b, n, &mut vt);
@@ -410,12 +413,13 @@ macro_rules! lane_kernels {
                         .zip(&kt[(2 * h + 1) * padded..][..n])
                         .map(|(x0, x1)| (x0 * x0 + x1 * x1).sqrt())
                         .fold(0.0f32, f32::max);
+                    let at = s.head(b, h, n);
                     let mut pending = None;
                     for i in 0..n {
-                        let q = &qs[(b * n + i) * emb + 2 * h..][..2];
+                        let q = &qs[at.value_at(i)..][..2];
                         let (q0, q1) = (q[0] * scale, q[1] * scale);
                         let (a0, a1) = (splat(q0), splat(q1));
-                        let stat = (b * heads + h) * n + i;
+                        let stat = at.stat(i);
                         let kept = probs.as_deref_mut().map(|p| p[stat * n..].as_mut_ptr());
                         // The softmax shift: |s_j| <= |a| max_j |k_j| (Cauchy-Schwarz) bounds
                         // every score, so that bound is a safe shift as long as it is small
@@ -460,7 +464,7 @@ macro_rules! lane_kernels {
                         // program order: by then its sums are long complete, so their
                         // latency no longer holds back the next row.
                         if let Some(done) =
-                            pending.replace(((sum, c0, c1), stat, (b * n + i) * emb + 2 * h, shift))
+                            pending.replace(((sum, c0, c1), stat, at.value_at(i), shift))
                         {
                             finish_row(done, row_count, stats, ctx);
                         }
@@ -470,6 +474,17 @@ macro_rules! lane_kernels {
                     }
                 }
             }
+        }
+
+        /// One head of one example in the backward: where its rows live, the score scale, the
+        /// last vector's lanes, its head-major key/value rows and gradient rows `[padded]`.
+        #[derive(Clone, Copy)]
+        struct HeadCall {
+            at: HeadAt,
+            scale: f32,
+            tail: Tail,
+            keys_values: [*const f32; 4],
+            grads: [*mut f32; 4],
         }
 
         /// The backward of one head's rows from kept exponentials, with the head's dK and dV
@@ -482,13 +497,17 @@ macro_rules! lane_kernels {
         #[target_feature(enable = $features)]
         #[inline]
         unsafe fn backward_head_in_registers<const CHUNKS: usize>(
-            at: HeadAt,
-            (scale, tail): (f32, Tail),
-            [k0, k1, v0, v1]: [*const f32; 4],
+            head: &HeadCall,
             (qs, dcs, stats, kept): (&[f32], &[f32], &[f32], &[f32]),
             dqs: &mut [f32],
-            [dk0, dk1, dv0, dv1]: [*mut f32; 4],
         ) {
+            let HeadCall {
+                at,
+                scale,
+                tail,
+                keys_values: [k0, k1, v0, v1],
+                grads: [dk0, dk1, dv0, dv1],
+            } = *head;
             let (mut dk, mut dv) = ([[zero(); CHUNKS]; 2], [[zero(); CHUNKS]; 2]);
             let n = at.items;
             for i in 0..n {
@@ -556,16 +575,19 @@ macro_rules! lane_kernels {
             (dqs, dks, dvs): (&mut [f32], &mut [f32], &mut [f32]),
         ) {
             let (batch, n, heads) = (shape.batch, shape.items, shape.heads);
-            let Some(mut s) = Scratch::for_call(shape, LANES) else {
+            let Some(s) = Geometry::for_call(shape, LANES) else {
                 return;
             };
-            let (padded, chunks, emb, row_count) = (s.padded, s.chunks, s.emb, s.row_count);
+            let (padded, chunks, row_count) = (s.padded, s.chunks, s.row_count);
             let tail = tail_mask(s.tail_lanes);
-            let (mut kt, mut vt) = (std::mem::take(&mut s.kt), std::mem::take(&mut s.vt));
-            let (mut dkt, mut dvt) = (std::mem::take(&mut s.dkt), std::mem::take(&mut s.dvt));
+            let (mut kt, mut vt) = (s.head_rows(), s.head_rows());
+            let (mut dkt, mut dvt) = (s.head_rows(), s.head_rows());
             // Rows short enough for a head's dK and dV to stay in registers, from kept
-            // exponentials: `backward_head_in_registers`.
+            // exponentials: `backward_head_in_registers`. The memory path needs one row of
+            // exponentials and of dP as scratch.
             let in_registers = probs.is_some() && chunks <= REGISTER_CHUNKS;
+            let scratch_len = if in_registers { 0 } else { padded };
+            let (mut erow, mut dprow) = (vec![0.0f32; scratch_len], vec![0.0f32; scratch_len]);
             for b in 0..batch {
                 s.transpose_in(ks, b, n, &mut kt);
                 s.transpose_in(vs, b, n, &mut vt);
@@ -582,43 +604,34 @@ macro_rules! lane_kernels {
                     let dk1 = dkt[(2 * h + 1) * padded..].as_mut_ptr();
                     let dv0 = dvt[2 * h * padded..].as_mut_ptr();
                     let dv1 = dvt[(2 * h + 1) * padded..].as_mut_ptr();
+                    let at = s.head(b, h, n);
                     if let Some(kept) = probs.filter(|_| in_registers) {
-                        let at = HeadAt {
-                            b,
-                            h,
-                            items: n,
-                            heads,
-                            row_count,
+                        let head = HeadCall {
+                            at,
+                            scale,
+                            tail,
+                            keys_values: [k0, k1, v0, v1],
+                            grads: [dk0, dk1, dv0, dv1],
                         };
-                        let head = (at, (scale, tail), [k0, k1, v0, v1]);
                         let rows = (qs, dcs, stats, kept);
-                        let grads = [dk0, dk1, dv0, dv1];
                         match chunks {
-                            1 => backward_head_in_registers::<1>(
-                                head.0, head.1, head.2, rows, dqs, grads,
-                            ),
-                            2 => backward_head_in_registers::<2>(
-                                head.0, head.1, head.2, rows, dqs, grads,
-                            ),
-                            3 => backward_head_in_registers::<3>(
-                                head.0, head.1, head.2, rows, dqs, grads,
-                            ),
-                            _ => backward_head_in_registers::<4>(
-                                head.0, head.1, head.2, rows, dqs, grads,
-                            ),
+                            1 => backward_head_in_registers::<1>(&head, rows, dqs),
+                            2 => backward_head_in_registers::<2>(&head, rows, dqs),
+                            3 => backward_head_in_registers::<3>(&head, rows, dqs),
+                            _ => backward_head_in_registers::<4>(&head, rows, dqs),
                         }
                         continue;
                     }
                     for i in 0..n {
-                        let row_at = (b * n + i) * emb + 2 * h;
+                        let row_at = at.value_at(i);
                         let (q0, q1) = (qs[row_at], qs[row_at + 1]);
                         let (dc0, dc1) = (dcs[row_at], dcs[row_at + 1]);
-                        let stat = (b * heads + h) * n + i;
+                        let stat = at.stat(i);
                         let inv = 1.0 / stats[row_count + stat];
                         let shift = splat(stats[stat]);
                         let (a0, a1) = (splat(q0 * scale), splat(q1 * scale));
                         let kept = probs.map(|p| p[stat * n..].as_ptr());
-                        let (erow, dprow) = (s.row.as_mut_ptr(), s.drow.as_mut_ptr());
+                        let (erow, dprow) = (erow.as_mut_ptr(), dprow.as_mut_ptr());
                         // The row's exponentials `e` are used as they are (P = e / sum): the
                         // 1 / sum goes into per-row constants instead of a multiply per element.
                         let (vdc0, vdc1) = (splat(dc0), splat(dc1));

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, CowArray, Ix3};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, CowArray, Ix3};
 
 /// `x` itself when it is in standard layout, else a standard-layout copy made row by row when
 /// its last axis is contiguous (any other layout falls back to ndarray's element-wise copy).
@@ -53,13 +53,13 @@ pub(crate) fn concat_items<T: Copy + num_traits::Zero>(inputs: &[ArrayView3<'_, 
         inputs
             .iter()
             .all(|x| x.dim().0 == batch && x.dim().2 == emb),
-        "concat_items: inputs differ in batch or embedding width"
+        "concat: inputs differ in batch or embedding width"
     );
     let items: usize = inputs.iter().map(|x| x.dim().1).sum();
     let mut out = Vec::with_capacity(batch * items * emb);
     for b in 0..batch {
         for x in inputs {
-            let xb = x.index_axis(ndarray::Axis(0), b);
+            let xb = x.index_axis(Axis(0), b);
             match xb.as_slice() {
                 Some(block) => out.extend_from_slice(block),
                 None => out.extend(xb.iter().copied()),
@@ -70,30 +70,19 @@ pub(crate) fn concat_items<T: Copy + num_traits::Zero>(inputs: &[ArrayView3<'_, 
         .unwrap_or_else(|_| Array3::zeros((batch, items, emb)))
 }
 
-/// `[B, sum K_i]` from the `[B, K_i]` inputs, in standard layout (as [`concat_items`]).
+/// `[B, sum K_i]` from the `[B, K_i]` inputs, in standard layout: [`concat_items`] of the
+/// inputs as `[B, K_i, 1]`.
 ///
 /// # Panics
 /// If the inputs differ in batch size.
 pub(crate) fn concat_features<T: Copy + num_traits::Zero>(
     inputs: &[ArrayView2<'_, T>],
 ) -> Array2<T> {
-    let batch = inputs.first().map_or(0, |x| x.nrows());
-    assert!(
-        inputs.iter().all(|x| x.nrows() == batch),
-        "concat_features: inputs differ in batch size"
-    );
-    let width: usize = inputs.iter().map(|x| x.ncols()).sum();
-    let mut out = Vec::with_capacity(batch * width);
-    for b in 0..batch {
-        for x in inputs {
-            let row = x.row(b);
-            match row.as_slice() {
-                Some(r) => out.extend_from_slice(r),
-                None => out.extend(row.iter().copied()),
-            }
-        }
-    }
-    Array2::from_shape_vec((batch, width), out).unwrap_or_else(|_| Array2::zeros((batch, width)))
+    let as_items: Vec<ArrayView3<'_, T>> = inputs
+        .iter()
+        .map(|x| x.view().insert_axis(Axis(2)))
+        .collect();
+    concat_items(&as_items).remove_axis(Axis(2))
 }
 
 /// The examples of `x [B, N, E]` as contiguous `[N, E]` blocks for the item-axis kernels: read

@@ -11,10 +11,10 @@
 //! `dW[n,m] = sum_{b,e} x[b,n,e] dy[b,m,e]` runs in blocks of eight examples (whose `dy` rows
 //! stay in L1): 2 x 4 tiles of `dW` accumulate in eight registers over a block, each entry as
 //! eight lane partial sums (lane `l` takes embedding elements `l` and `l + 8`), added to a
-//! `[N, M, 8]` scratch per block and summed across lanes once at the end. Operands that are not
-//! in standard layout are copied into it first (the dense-to-sparse merger's item slices: one
-//! copy costs far less than a packed GEMM per example); other widths use one matrixmultiply
-//! GEMM per example.
+//! `[N, M, 8]` scratch per block and summed across lanes once at the end. The kernels take one
+//! contiguous slice per example, so item slices of a wider tensor (the dense-to-sparse merger's)
+//! are read in place; other layouts are copied once (far cheaper than a packed GEMM per example);
+//! other widths use one matrixmultiply GEMM per example.
 //!
 //! The product kernels are compiled for the x86-64 baseline and with AVX2 enabled, chosen at run
 //! time; the weight-gradient tile has a portable form and an AVX2 intrinsic form (the portable
@@ -171,6 +171,14 @@ fn product_batch_with<T: Real>(
     }
 }
 
+/// True when this CPU runs the AVX2 builds of the kernels.
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// [`product_batch_with`] with the AVX2 build when the CPU has AVX2.
 fn product_batch<T: Real>(
     a: &[T],
@@ -180,11 +188,7 @@ fn product_batch<T: Real>(
     bias: Option<&[T]>,
     accumulate: bool,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    let wide = std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    let wide = false;
-    product_batch_with(a, outs, input, out, (bias, accumulate), wide);
+    product_batch_with(a, outs, input, out, (bias, accumulate), has_avx2());
 }
 
 /// Examples per block of the weight gradient: a block's `dy` rows (`8 x M x E` values, 20 KiB
@@ -426,11 +430,7 @@ fn weight_grad_with<T: Real>(
 
 /// [`weight_grad_with`] with the AVX2 tiles when the CPU has AVX2.
 fn weight_grad<T: Real>(x: &[&[T]], dy: &[&[T]], items: usize, outs: usize, dw: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    let wide = std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    let wide = false;
-    weight_grad_with(x, dy, (items, outs), dw, wide);
+    weight_grad_with(x, dy, (items, outs), dw, has_avx2());
 }
 
 /// A contiguous row-major copy of `w` (`[in, out]`), or of its transpose.

@@ -4,7 +4,7 @@
 //!
 //! Lane for lane both widths execute the same operations in the same order (the same FMAs, the
 //! same exponential), so element-wise results have the same bits at either width; only the
-//! horizontal reductions ([`v8::hsum`], [`v16::hsum`]) add lanes in a different order.
+//! horizontal reductions (`hsum`, `hsum3`) add lanes in a different order.
 //!
 //! Every function is `unsafe` for the one reason intrinsics are: the CPU must have the module's
 //! features (callers check with `is_x86_feature_detected!`); pointer arguments must be valid for
@@ -400,13 +400,27 @@ pub(crate) mod v16 {
         _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(v)))
     }
 
+    /// The low and high 256-bit halves of `v`: the first step of every horizontal reduction.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn halves(v: V) -> (__m256, __m256) {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        (_mm512_castps512_ps256(v), hi)
+    }
+
+    /// `v`'s two halves added lane-wise.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    unsafe fn folded_sum(v: V) -> __m256 {
+        let (lo, hi) = halves(v);
+        _mm256_add_ps(lo, hi)
+    }
+
     /// Sum of the lanes: 256-bit halves, then as [`super::v8::hsum`].
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[inline]
     pub(crate) unsafe fn hsum(v: V) -> f32 {
-        let lo = _mm512_castps512_ps256(v);
-        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-        super::v8::hsum(_mm256_add_ps(lo, hi))
+        super::v8::hsum(folded_sum(v))
     }
 
     /// The sums of the lanes of three vectors at once: 256-bit halves, then as
@@ -414,19 +428,14 @@ pub(crate) mod v16 {
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[inline]
     pub(crate) unsafe fn hsum3(a: V, b: V, c: V) -> (f32, f32, f32) {
-        let half = |v: V| {
-            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-            _mm256_add_ps(_mm512_castps512_ps256(v), hi)
-        };
-        super::v8::hsum3(half(a), half(b), half(c))
+        super::v8::hsum3(folded_sum(a), folded_sum(b), folded_sum(c))
     }
 
     /// Maximum of the lanes.
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[inline]
     pub(crate) unsafe fn hmax(v: V) -> f32 {
-        let lo = _mm512_castps512_ps256(v);
-        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        let (lo, hi) = halves(v);
         super::v8::hmax(_mm256_max_ps(lo, hi))
     }
 }

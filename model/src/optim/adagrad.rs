@@ -33,12 +33,19 @@ pub fn adagrad_dense(
     scale: f32,
     weight_decay: f32,
 ) {
-    let decay = 2.0 * weight_decay;
+    let step = (lr, eps, scale, 2.0 * weight_decay);
     for ((p, &g), a) in param.iter_mut().zip(grad).zip(accum.iter_mut()) {
-        let g = scale * g + decay * *p;
-        *a += g * g;
-        *p -= lr * g / (a.sqrt() + eps);
+        update(p, a, g, step);
     }
+}
+
+/// One element's update, `(lr, eps, scale, 2 * weight_decay)` as `step` (inlined, so the slice
+/// loop of [`adagrad_dense`] still vectorises).
+#[inline(always)]
+fn update(p: &mut f32, a: &mut f32, g: f32, (lr, eps, scale, decay): (f32, f32, f32, f32)) {
+    let g = scale * g + decay * *p;
+    *a += g * g;
+    *p -= lr * g / (a.sqrt() + eps);
 }
 
 /// Adagrad on the given rows of an embedding table only (`(row, gradient)` pairs; rows distinct
@@ -52,7 +59,7 @@ pub fn adagrad_rows<'a>(
     scale: f32,
     weight_decay: f32,
 ) {
-    let decay = 2.0 * weight_decay;
+    let step = (lr, eps, scale, 2.0 * weight_decay);
     for (r, g) in rows {
         let r = r as usize;
         let mut p = table.row_mut(r);
@@ -63,9 +70,7 @@ pub fn adagrad_rows<'a>(
             continue;
         }
         for ((p, a), &g) in p.iter_mut().zip(a.iter_mut()).zip(g.iter()) {
-            let g = scale * g + decay * *p;
-            *a += g * g;
-            *p -= lr * g / (a.sqrt() + eps);
+            update(p, a, g, step);
         }
     }
 }
